@@ -1,0 +1,192 @@
+// Package eks provides Cluster, an EKS cluster in Auto Mode built with pulumi-eks v3, the
+// explicit Kubernetes provider every in-cluster object is created through, and Classes, the
+// cluster-scoped StorageClass and ALB IngressClass that Auto Mode does not create itself.
+package eks
+
+import (
+	"fmt"
+
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	pulumieks "github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// ClusterAdminPolicyArn is the EKS access policy that grants cluster-admin.
+const ClusterAdminPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+// ClusterArgs configures a Cluster.
+type ClusterArgs struct {
+	// Name is the physical EKS cluster name. Set, not auto-named, so that it is known in
+	// preview and stable across replacements of other resources.
+	Name string
+	// Version is the Kubernetes minor version, e.g. "1.33".
+	Version string
+	// VpcID and PrivateSubnetIDs place the control plane ENIs and, through Auto Mode's
+	// default NodeClass, every node and pod. Only private subnets are passed: pulumi-eks puts
+	// every subnet it is given into the cluster, and Auto Mode's default NodeClass launches
+	// nodes in the cluster's subnets, so passing public subnets could put nodes there. ALBs
+	// find the public subnets by their kubernetes.io/role/elb tag instead.
+	VpcID            pulumi.StringInput
+	PrivateSubnetIDs pulumi.StringArrayInput
+	// EgressReady must exist before the cluster: nodes need NAT egress to join and pull images,
+	// and on destroy the cluster must go before it.
+	EgressReady []pulumi.Resource
+	// EndpointPublicAccess and PublicAccessCidrs control the public API endpoint. Private
+	// access is always on, so nodes reach the API server inside the VPC.
+	EndpointPublicAccess bool
+	PublicAccessCidrs    []string
+	// LogTypes are the control-plane log types sent to CloudWatch.
+	LogTypes []string
+	// AdminPrincipalArns get access entries with the cluster-admin policy.
+	AdminPrincipalArns []string
+	// Tags go on the cluster resources pulumi-eks creates (on top of the provider's defaults).
+	Tags map[string]string
+	// StorageClassName and IngressClassName name the objects Classes creates.
+	StorageClassName string
+	IngressClassName string
+}
+
+// Cluster is an EKS Auto Mode cluster with API authentication, access entries for its
+// admins, an explicit Kubernetes provider, and the storage and ingress classes workloads use.
+type Cluster struct {
+	pulumi.ResourceState
+
+	ClusterName      pulumi.StringOutput `pulumi:"clusterName"`
+	Kubeconfig       pulumi.StringOutput `pulumi:"kubeconfig"` // secret
+	OidcProviderArn  pulumi.StringOutput `pulumi:"oidcProviderArn"`
+	OidcProviderURL  pulumi.StringOutput `pulumi:"oidcProviderUrl"`
+	OidcIssuer       pulumi.StringOutput `pulumi:"oidcIssuer"`
+	IngressClassName pulumi.StringOutput `pulumi:"ingressClassName"`
+	StorageClassName pulumi.StringOutput `pulumi:"storageClassName"`
+
+	// Provider talks to this cluster with the kubeconfig pulumi-eks returns (never the
+	// ambient one). Every in-cluster object uses it.
+	Provider *kubernetes.Provider
+	// EKS is the pulumi-eks component, for dependencies on the control plane itself.
+	EKS *pulumieks.Cluster
+	// Classes holds the StorageClass and IngressClass, for dependencies.
+	Classes *Classes
+}
+
+// NewCluster declares the pulumi-eks Cluster, the Kubernetes provider, and Classes.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
+	}
+
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource("flask-eks:eks:Cluster", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("registering eks cluster %q: %w", name, err)
+	}
+
+	access := map[string]pulumieks.AccessEntryArgs{}
+	for i, arn := range args.AdminPrincipalArns {
+		access[fmt.Sprintf("admin-%d", i)] = pulumieks.AccessEntryArgs{
+			PrincipalArn: pulumi.String(arn),
+			AccessPolicies: map[string]pulumieks.AccessPolicyAssociationInput{
+				"cluster-admin": pulumieks.AccessPolicyAssociationArgs{
+					PolicyArn:   pulumi.String(ClusterAdminPolicyArn),
+					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+				},
+			},
+		}
+	}
+
+	authMode := pulumieks.AuthenticationModeApi
+	noPublicIP := false
+	cluster, err := pulumieks.NewCluster(ctx, name, &pulumieks.ClusterArgs{
+		Name:               pulumi.String(args.Name),
+		Version:            pulumi.String(args.Version),
+		AuthenticationMode: &authMode,
+		AccessEntries:      access,
+		AutoMode: &pulumieks.AutoModeOptionsArgs{
+			Enabled: true,
+			ComputeConfig: &pulumieks.ClusterComputeConfigArgs{
+				// system runs Auto Mode's own add-ons; general-purpose runs ours (amd64).
+				NodePools: pulumi.ToStringArray([]string{"general-purpose", "system"}),
+			},
+		},
+		VpcId:                        args.VpcID,
+		PrivateSubnetIds:             args.PrivateSubnetIDs,
+		NodeAssociatePublicIpAddress: &noPublicIP,
+		EndpointPrivateAccess:        pulumi.Bool(true),
+		EndpointPublicAccess:         pulumi.Bool(args.EndpointPublicAccess),
+		PublicAccessCidrs:            publicCidrs(args),
+		EnabledClusterLogTypes:       pulumi.ToStringArray(args.LogTypes),
+		// An IAM OIDC provider lets tools that only speak IRSA get AWS access; the app itself
+		// uses EKS Pod Identity, which needs none.
+		CreateOidcProvider: pulumi.Bool(true),
+		Tags:               pulumi.ToStringMap(args.Tags),
+		ClusterTags:        pulumi.ToStringMap(args.Tags),
+	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady))
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)
+	}
+
+	kubeconfig := pulumi.ToSecret(cluster.KubeconfigJson).(pulumi.StringOutput)
+	provider, err := kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+		Kubeconfig: kubeconfig,
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: creating Kubernetes provider: %w", name, err)
+	}
+
+	classes, err := NewClasses(ctx, name, &ClassesArgs{
+		Provider:         provider,
+		StorageClassName: args.StorageClassName,
+		IngressClassName: args.IngressClassName,
+		Scheme:           "internet-facing",
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
+	}
+
+	c.EKS, c.Provider, c.Classes = cluster, provider, classes
+	// The name is ours, so it is known in preview; tying it to the cluster's URN makes every
+	// consumer depend on the cluster as if it had read the name from it.
+	c.ClusterName = cluster.URN().ApplyT(func(pulumi.URN) string { return args.Name }).(pulumi.StringOutput)
+	c.Kubeconfig = kubeconfig
+	c.OidcProviderArn = cluster.OidcProviderArn
+	c.OidcProviderURL = cluster.OidcProviderUrl
+	c.OidcIssuer = cluster.OidcIssuer
+	c.IngressClassName = classes.IngressClassName
+	c.StorageClassName = classes.StorageClassName
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"clusterName":      c.ClusterName,
+		"kubeconfig":       c.Kubeconfig,
+		"oidcProviderArn":  c.OidcProviderArn,
+		"oidcProviderUrl":  c.OidcProviderURL,
+		"oidcIssuer":       c.OidcIssuer,
+		"ingressClassName": c.IngressClassName,
+		"storageClassName": c.StorageClassName,
+	}); err != nil {
+		return nil, fmt.Errorf("eks cluster %q: registering outputs: %w", name, err)
+	}
+	return c, nil
+}
+
+func (a *ClusterArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("args are required")
+	case a.Name == "" || a.Version == "":
+		return fmt.Errorf("Name and Version are required")
+	case a.VpcID == nil || a.PrivateSubnetIDs == nil:
+		return fmt.Errorf("VpcID and PrivateSubnetIDs are required")
+	case a.StorageClassName == "" || a.IngressClassName == "":
+		return fmt.Errorf("StorageClassName and IngressClassName are required")
+	case a.EndpointPublicAccess && len(a.PublicAccessCidrs) == 0:
+		return fmt.Errorf("public endpoint access needs at least one CIDR in PublicAccessCidrs")
+	}
+	return nil
+}
+
+// publicCidrs is nil when the public endpoint is off: EKS rejects an allow-list for an
+// endpoint that does not exist.
+func publicCidrs(a *ClusterArgs) pulumi.StringArrayInput {
+	if !a.EndpointPublicAccess {
+		return nil
+	}
+	return pulumi.ToStringArray(a.PublicAccessCidrs)
+}
