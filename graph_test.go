@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+)
+
+var graphStack = flag.String("graph", "", "print the planned resource tree of this stack (make graph STACK=dev)")
+
+// keyInputs are the inputs worth a reviewer's eye, by resource type; other types show none.
+var keyInputs = map[string][]string{
+	"aws:ec2/vpc:Vpc":                                       {"cidrBlock"},
+	"aws:ec2/subnet:Subnet":                                 {"availabilityZone", "cidrBlock", "tags.tier"},
+	"aws:ec2/natGateway:NatGateway":                         {"subnetId"},
+	"aws:ec2/route:Route":                                   {"destinationCidrBlock", "gatewayId", "natGatewayId"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                       {"serviceName"},
+	"eks:index:Cluster":                                     {"name", "version", "authenticationMode", "autoMode.enabled", "endpointPublicAccess", "publicAccessCidrs", "enabledClusterLogTypes"},
+	"aws:ecr/repository:Repository":                         {"name", "imageTagMutability", "forceDelete"},
+	"docker:index/image:Image":                              {"imageName", "build.platform"},
+	"kubernetes:helm.sh/v3:Release":                         {"chart", "version", "namespace", "atomic"},
+	"kubernetes:storage.k8s.io/v1:StorageClass":             {"provisioner", "parameters.type"},
+	"kubernetes:networking.k8s.io/v1:IngressClass":          {"spec.controller"},
+	"pulumi:providers:aws":                                  {"region"},
+	"pulumi:providers:kubernetes":                           {"context"},
+	"aws:eks/podIdentityAssociation:PodIdentityAssociation": {"namespace", "serviceAccount"},
+}
+
+// TestPrintGraph is a review tool, not a check: with -graph <stack> it prints the resource
+// tree the program plans for that stack under mocks, indented like `pulumi preview`.
+func TestPrintGraph(t *testing.T) {
+	if *graphStack == "" {
+		t.Skip("a review tool: run `make graph STACK=dev`")
+	}
+	rec, err := runProgram(t, *graphStack, stackConfig(t, *graphStack))
+	if err != nil {
+		t.Fatal(err)
+	}
+	printTree(os.Stdout, rec.graph())
+}
+
+// printTree writes one line per resource under its parent: type, name, and key inputs.
+func printTree(w io.Writer, nodes []node) {
+	children := map[string][]node{}
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n.URN] = true
+	}
+	for _, n := range nodes {
+		parent := n.Parent
+		if !known[parent] {
+			parent = "" // the stack itself
+		}
+		children[parent] = append(children[parent], n)
+	}
+	var walk func(parent string, depth int)
+	walk = func(parent string, depth int) {
+		kids := children[parent]
+		sort.SliceStable(kids, func(i, j int) bool {
+			if kids[i].Type != kids[j].Type {
+				return kids[i].Type < kids[j].Type
+			}
+			return kids[i].Name < kids[j].Name
+		})
+		for _, n := range kids {
+			line := fmt.Sprintf("%s+ %s  %s", strings.Repeat("    ", depth), n.Type, n.Name)
+			if n.Provider != "" {
+				line += "  (provider " + n.Provider[strings.LastIndex(n.Provider, "::")+2:] + ")"
+			}
+			for _, k := range keyInputs[n.Type] {
+				if v, ok := lookup(n.Inputs, k); ok {
+					b, _ := json.Marshal(v)
+					line += fmt.Sprintf("  %s=%s", k, b)
+				}
+			}
+			fmt.Fprintln(w, line)
+			walk(n.URN, depth+1)
+		}
+	}
+	fmt.Fprintln(w, "pulumi:pulumi:Stack (mock plan; no cloud diff)")
+	walk("", 1)
+}
+
+// lookup follows a dotted path through nested input maps.
+func lookup(m map[string]any, path string) (any, bool) {
+	var cur any = m
+	for _, p := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = mm[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
