@@ -100,3 +100,21 @@ func lookup(m map[string]any, path string) (any, bool) {
 	}
 	return cur, true
 }
+
+// TestPrintTree checks the tree layout `make graph` relies on: children under their
+// component, key inputs shown, the provider named.
+func TestPrintTree(t *testing.T) {
+	nodes := []node{
+		{URN: "urn:c", Type: "flask-eks:vpc:Network", Name: "network", Parent: "urn:stack"},
+		{URN: "urn:v", Type: "aws:ec2/vpc:Vpc", Name: "network", Parent: "urn:c", Provider: "urn:pulumi:dev::flask-eks::pulumi:providers:aws::aws",
+			Inputs: map[string]any{"cidrBlock": "10.0.0.0/16", "tags": map[string]any{"Name": "x"}}},
+	}
+	var b strings.Builder
+	printTree(&b, nodes)
+	want := "pulumi:pulumi:Stack (mock plan; no cloud diff)\n" +
+		"    + flask-eks:vpc:Network  network\n" +
+		"        + aws:ec2/vpc:Vpc  network  (provider aws)  cidrBlock=\"10.0.0.0/16\"\n"
+	if b.String() != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
