@@ -56,7 +56,7 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		return nil, fmt.Errorf("eks classes %q: an explicit Kubernetes provider is required", name)
 	}
 	if args.StorageClassName == "" || args.IngressClassName == "" {
-		return nil, fmt.Errorf("eks classes %q: StorageClassName and IngressClassName are required", name)
+		return nil, fmt.Errorf("eks classes %q: storage and ingress class names are required", name)
 	}
 	if args.Scheme != "internet-facing" && args.Scheme != "internal" {
 		return nil, fmt.Errorf("eks classes %q: scheme %q: accepted internet-facing or internal", name, args.Scheme)

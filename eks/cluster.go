@@ -93,6 +93,14 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 	}
 
+	// pulumi-eks is a remote component: it only gets the providers it is handed explicitly,
+	// not those its parent inherited. Pass on ours, so its IAM roles, security groups and
+	// the cluster itself use the same (tagged, regional) AWS provider as everything else.
+	ro, err := pulumi.NewResourceOptions(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: reading options: %w", name, err)
+	}
+
 	authMode := pulumieks.AuthenticationModeApi
 	noPublicIP := false
 	cluster, err := pulumieks.NewCluster(ctx, name, &pulumieks.ClusterArgs{
@@ -119,7 +127,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		CreateOidcProvider: pulumi.Bool(true),
 		Tags:               pulumi.ToStringMap(args.Tags),
 		ClusterTags:        pulumi.ToStringMap(args.Tags),
-	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady))
+	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(ro.Providers...))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)
 	}
@@ -171,11 +179,11 @@ func (a *ClusterArgs) validate() error {
 	case a == nil:
 		return fmt.Errorf("args are required")
 	case a.Name == "" || a.Version == "":
-		return fmt.Errorf("Name and Version are required")
+		return fmt.Errorf("a cluster name and Kubernetes version are required")
 	case a.VpcID == nil || a.PrivateSubnetIDs == nil:
-		return fmt.Errorf("VpcID and PrivateSubnetIDs are required")
+		return fmt.Errorf("a VPC ID and private subnet IDs are required")
 	case a.StorageClassName == "" || a.IngressClassName == "":
-		return fmt.Errorf("StorageClassName and IngressClassName are required")
+		return fmt.Errorf("storage and ingress class names are required")
 	case a.EndpointPublicAccess && len(a.PublicAccessCidrs) == 0:
 		return fmt.Errorf("public endpoint access needs at least one CIDR in PublicAccessCidrs")
 	}
