@@ -100,6 +100,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: reading options: %w", name, err)
 	}
+	providers := ro.Providers
+	if ro.Provider != nil {
+		providers = append(providers, ro.Provider)
+	}
 
 	authMode := pulumieks.AuthenticationModeApi
 	noPublicIP := false
@@ -127,7 +131,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		CreateOidcProvider: pulumi.Bool(true),
 		Tags:               pulumi.ToStringMap(args.Tags),
 		ClusterTags:        pulumi.ToStringMap(args.Tags),
-	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(ro.Providers...))
+	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(providers...))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)
 	}

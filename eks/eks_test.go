@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -88,7 +89,7 @@ type clusterRun struct {
 	outputs map[string]any
 }
 
-func runCluster(t *testing.T, mutate func(*ClusterArgs)) (*clusterRun, error) {
+func runCluster(t *testing.T, mutate func(*ClusterArgs), opts ...func(*pulumi.Context) pulumi.ResourceOption) (*clusterRun, error) {
 	t.Helper()
 	r := &clusterRun{mocks: &eksMocks{}, outputs: map[string]any{}}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
@@ -102,7 +103,11 @@ func runCluster(t *testing.T, mutate func(*ClusterArgs)) (*clusterRun, error) {
 		if mutate != nil {
 			mutate(args)
 		}
-		c, err := NewCluster(ctx, "cluster", args)
+		var ro []pulumi.ResourceOption
+		for _, o := range opts {
+			ro = append(ro, o(ctx))
+		}
+		c, err := NewCluster(ctx, "cluster", args, ro...)
 		if err != nil {
 			return err
 		}
@@ -192,6 +197,30 @@ func TestClusterInputs(t *testing.T) {
 	}
 	if !slices.Contains(c.RegisterRPC.GetDependencies(), "urn:pulumi:test::flask-eks::pulumi:providers:kubernetes::egress-stand-in") {
 		t.Errorf("cluster does not wait for NAT egress: %v", c.RegisterRPC.GetDependencies())
+	}
+}
+
+// TestAWSProviderReachesPulumiEKS: a remote component does not inherit its parent's
+// providers, so the Cluster must hand on the AWS provider it was given, whichever way.
+func TestAWSProviderReachesPulumiEKS(t *testing.T) {
+	for name, opt := range map[string]func(pulumi.ProviderResource) pulumi.ResourceOption{
+		"Providers": func(p pulumi.ProviderResource) pulumi.ResourceOption { return pulumi.Providers(p) },
+		"Provider":  func(p pulumi.ProviderResource) pulumi.ResourceOption { return pulumi.Provider(p) },
+	} {
+		r, err := runCluster(t, nil, func(ctx *pulumi.Context) pulumi.ResourceOption {
+			p, err := aws.NewProvider(ctx, "tagged", &aws.ProviderArgs{Region: pulumi.String("eu-west-1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return opt(p)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.mocks.one(t, "eks:index:Cluster").RegisterRPC.GetProviders()["aws"]
+		if !strings.HasPrefix(got, "urn:pulumi:test::flask-eks::pulumi:providers:aws::tagged::") {
+			t.Errorf("%s: pulumi-eks gets AWS provider %q, want the one given to the component", name, got)
+		}
 	}
 }
 
