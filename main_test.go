@@ -279,3 +279,40 @@ func TestKubernetesResourcesUseExplicitProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalStack: the local stack deploys the same components into an existing cluster,
+// with no AWS, EKS, ECR or Docker resource, the image from config and no Ingress.
+func TestLocalStack(t *testing.T) {
+	rec, err := runProgram(t, "local", stackConfig(t, "local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range rec.graph() {
+		for _, prefix := range []string{"aws:", "eks:", "docker:", "pulumi:providers:aws", "flask-eks:vpc:", "flask-eks:eks:"} {
+			if strings.HasPrefix(n.Type, prefix) {
+				t.Errorf("local stack declares %s %s", n.Type, n.Name)
+			}
+		}
+	}
+	if ctx := rec.one(t, "pulumi:providers:kubernetes", "existing-cluster").Inputs["context"]; ctx != "kind-flask" {
+		t.Errorf("provider context = %v, want kind-flask from kubeContext", ctx)
+	}
+	values := rec.one(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)
+	image := values["image"].(map[string]any)
+	if image["repository"] != "flask-app" || image["tag"] != "dev" || image["digest"] != "" {
+		t.Errorf("image values = %v, want flask-app:dev from the image key", image)
+	}
+	if values["ingress"].(map[string]any)["enabled"] != false || values["service"].(map[string]any)["type"] != "ClusterIP" {
+		t.Errorf("ingress/service = %v %v", values["ingress"], values["service"])
+	}
+	if values["config"].(map[string]any)["REVEAL_SECRETS"] != true {
+		t.Error("the local stack sets revealSecrets for debugging")
+	}
+	if len(rec.byType("kubernetes:networking.k8s.io/v1:Ingress")) != 0 {
+		t.Error("an Ingress is read back although the local stack has none")
+	}
+	mon := rec.one(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")
+	if ne := mon.Inputs["values"].(map[string]any)["nodeExporter"].(map[string]any); ne["enabled"] != false {
+		t.Errorf("node exporter should be off in the local stack: %v", ne)
+	}
+}
