@@ -290,6 +290,7 @@ func appSecrets(ctx *pulumi.Context, cfg *Config) (secretKey, dbPassword pulumi.
 func (w *workloads) export(ctx *pulumi.Context) {
 	ctx.Export("appUrl", w.App.AppURL)
 	ctx.Export("configUrl", w.App.ConfigURL)
+	ctx.Export("albHostname", w.App.Hostname)
 	ctx.Export("imageRef", w.App.ImageRef)
 	ctx.Export("imageDigest", w.App.ImageDigest)
 	if w.Monitoring != nil {
