@@ -7,13 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/app/chart"
 )
@@ -84,20 +78,9 @@ func fillLikeComponent(t *testing.T, v map[string]any, className string) {
 	fill("ingress", "className", className)
 }
 
-// rendered holds the decoded objects of one rendering, by kind.
-type rendered struct {
-	names          map[string]string // kind → object name
-	ConfigMap      *corev1.ConfigMap
-	Secret         *corev1.Secret
-	Service        *corev1.Service
-	Deployment     *appsv1.Deployment
-	HPA            *autoscalingv2.HorizontalPodAutoscaler
-	PDB            *policyv1.PodDisruptionBudget
-	Ingress        *networkingv1.Ingress
-	ServiceMonitor *monitoringv1.ServiceMonitor
-}
-
-func renderSettings(t *testing.T, s ChartSettings, className string) *rendered {
+// renderSettings renders the chart with ChartValues(s), filled in like the component does,
+// and decodes every object strictly.
+func renderSettings(t *testing.T, s ChartSettings, className string) *chart.Objects {
 	t.Helper()
 	v := ChartValues(s)
 	fillLikeComponent(t, v, className)
@@ -105,45 +88,11 @@ func renderSettings(t *testing.T, s ChartSettings, className string) *rendered {
 	if err != nil {
 		t.Fatalf("rendering with ChartValues: %v", err)
 	}
-	r := &rendered{names: map[string]string{}}
-	for _, m := range manifests {
-		var into any
-		switch m.Kind {
-		case "ConfigMap":
-			r.ConfigMap = &corev1.ConfigMap{}
-			into = r.ConfigMap
-		case "Secret":
-			r.Secret = &corev1.Secret{}
-			into = r.Secret
-		case "Service":
-			r.Service = &corev1.Service{}
-			into = r.Service
-		case "Deployment":
-			r.Deployment = &appsv1.Deployment{}
-			into = r.Deployment
-		case "HorizontalPodAutoscaler":
-			r.HPA = &autoscalingv2.HorizontalPodAutoscaler{}
-			into = r.HPA
-		case "PodDisruptionBudget":
-			r.PDB = &policyv1.PodDisruptionBudget{}
-			into = r.PDB
-		case "Ingress":
-			r.Ingress = &networkingv1.Ingress{}
-			into = r.Ingress
-		case "ServiceMonitor":
-			r.ServiceMonitor = &monitoringv1.ServiceMonitor{}
-			into = r.ServiceMonitor
-		case "ServiceAccount":
-			into = &corev1.ServiceAccount{}
-		default:
-			t.Fatalf("unexpected kind %s", m.Kind)
-		}
-		if err := yaml.UnmarshalStrict([]byte(m.YAML), into); err != nil {
-			t.Fatalf("%s: %v", m.Kind, err)
-		}
-		r.names[m.Kind] = m.Name
+	o, err := chart.Decode(manifests)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return r
+	return o
 }
 
 // checkPlain fails unless v holds only map[string]any, []any, string, int and bool.
@@ -210,9 +159,9 @@ func TestUnfilledValuesDoNotRender(t *testing.T) {
 
 func TestDevValuesRender(t *testing.T) {
 	r := renderSettings(t, devSettings(), "alb")
-	for kind, name := range r.names {
-		if name != "flask-app-dev" {
-			t.Errorf("%s named %q, want the release name", kind, name)
+	for _, obj := range r.All {
+		if obj.GetName() != "flask-app-dev" {
+			t.Errorf("%T named %q, want the release name", obj, obj.GetName())
 		}
 	}
 	d := r.Deployment

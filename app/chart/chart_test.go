@@ -11,19 +11,15 @@ import (
 	"strings"
 	"testing"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/yaml"
 )
 
 const (
@@ -69,113 +65,28 @@ func with(kv ...any) map[string]any {
 	return v
 }
 
-// knownKinds lists every kind the chart may render, with its only accepted apiVersion and the
-// typed object it must decode into. A rendered kind missing here fails decodeStrict.
-var knownKinds = map[string]struct {
-	apiVersion string
-	newObject  func() metav1.Object
-}{
-	"ServiceAccount":          {"v1", func() metav1.Object { return &corev1.ServiceAccount{} }},
-	"Secret":                  {"v1", func() metav1.Object { return &corev1.Secret{} }},
-	"ConfigMap":               {"v1", func() metav1.Object { return &corev1.ConfigMap{} }},
-	"Service":                 {"v1", func() metav1.Object { return &corev1.Service{} }},
-	"Deployment":              {"apps/v1", func() metav1.Object { return &appsv1.Deployment{} }},
-	"HorizontalPodAutoscaler": {"autoscaling/v2", func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }},
-	"PodDisruptionBudget":     {"policy/v1", func() metav1.Object { return &policyv1.PodDisruptionBudget{} }},
-	"Ingress":                 {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.Ingress{} }},
-	"ServiceMonitor":          {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.ServiceMonitor{} }},
-}
-
-// decodeStrict decodes m into its typed API object, rejecting unknown kinds, unexpected API
-// versions, unknown or duplicate fields and type mismatches.
-func decodeStrict(m Manifest) (metav1.Object, error) {
-	known, ok := knownKinds[m.Kind]
-	if !ok {
-		return nil, fmt.Errorf("%s: unknown kind %q", m.Template, m.Kind)
-	}
-	if m.APIVersion != known.apiVersion {
-		return nil, fmt.Errorf("%s: %s has apiVersion %q, want %q", m.Template, m.Kind, m.APIVersion, known.apiVersion)
-	}
-	obj := known.newObject()
-	if err := yaml.UnmarshalStrict([]byte(m.YAML), obj); err != nil {
-		return nil, fmt.Errorf("%s: strict decoding %s: %w", m.Template, m.Kind, err)
-	}
-	return obj, nil
-}
-
-// objects is one rendering of the chart, decoded.
-type objects struct {
-	manifests      []Manifest
-	all            []metav1.Object
-	ServiceAccount *corev1.ServiceAccount
-	Secret         *corev1.Secret
-	ConfigMap      *corev1.ConfigMap
-	Service        *corev1.Service
-	Deployment     *appsv1.Deployment
-	HPA            *autoscalingv2.HorizontalPodAutoscaler
-	PDB            *policyv1.PodDisruptionBudget
-	Ingress        *networkingv1.Ingress
-	ServiceMonitor *monitoringv1.ServiceMonitor
-}
-
-func (o *objects) kinds() []string {
-	var k []string
-	for _, m := range o.manifests {
-		k = append(k, m.Kind)
-	}
-	return k
-}
-
-// render renders values, decodes every object strictly and fails the test on any error, on an
-// unknown kind or on two objects of one kind.
-func render(t *testing.T, values map[string]any) *objects {
+// render renders values and decodes every object strictly (Decode), failing the test on
+// any error.
+func render(t *testing.T, values map[string]any) *Objects {
 	t.Helper()
 	manifests, err := Render(values, testRelease, testNamespace)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	o := &objects{manifests: manifests}
-	seen := map[string]bool{}
-	for _, m := range manifests {
-		if seen[m.Kind] {
-			t.Fatalf("two objects of kind %s", m.Kind)
-		}
-		seen[m.Kind] = true
-		obj, err := decodeStrict(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if obj.GetName() != m.Name {
-			t.Errorf("%s: Manifest.Name %q, object name %q", m.Kind, m.Name, obj.GetName())
-		}
-		if obj.GetNamespace() != "" {
-			t.Errorf("%s sets metadata.namespace %q; Helm sets the namespace", m.Kind, obj.GetNamespace())
-		}
-		o.all = append(o.all, obj)
-		switch v := obj.(type) {
-		case *corev1.ServiceAccount:
-			o.ServiceAccount = v
-		case *corev1.Secret:
-			o.Secret = v
-		case *corev1.ConfigMap:
-			o.ConfigMap = v
-		case *corev1.Service:
-			o.Service = v
-		case *appsv1.Deployment:
-			o.Deployment = v
-		case *autoscalingv2.HorizontalPodAutoscaler:
-			o.HPA = v
-		case *policyv1.PodDisruptionBudget:
-			o.PDB = v
-		case *networkingv1.Ingress:
-			o.Ingress = v
-		case *monitoringv1.ServiceMonitor:
-			o.ServiceMonitor = v
-		default:
-			t.Fatalf("decoded %s into unexpected type %T", m.Kind, obj)
-		}
+	o, err := Decode(manifests)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return o
+}
+
+// kinds lists the rendered kinds in order.
+func kinds(o *Objects) []string {
+	var k []string
+	for _, m := range o.Manifests {
+		k = append(k, m.Kind)
+	}
+	return k
 }
 
 // renderErr renders values and returns the error, failing the test if rendering succeeds.
@@ -199,7 +110,7 @@ func TestDecodeStrictRejects(t *testing.T) {
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := decodeStrict(m); err == nil {
+			if _, err := DecodeStrict(m); err == nil {
 				t.Errorf("decodeStrict accepted:\n%s", m.YAML)
 			}
 		})
@@ -247,10 +158,10 @@ func TestDefaultsRender(t *testing.T) {
 	o := render(t, baseValues())
 	// Helm's install order; no Ingress, HPA, PDB (a single pod) or ServiceMonitor by default.
 	want := []string{"ServiceAccount", "Secret", "ConfigMap", "Service", "Deployment"}
-	if got := o.kinds(); !slices.Equal(got, want) {
+	if got := kinds(o); !slices.Equal(got, want) {
 		t.Errorf("kinds %v, want %v", got, want)
 	}
-	for _, obj := range o.all {
+	for _, obj := range o.All {
 		if obj.GetName() != "demo-flask-app" {
 			t.Errorf("%T named %q, want demo-flask-app", obj, obj.GetName())
 		}
@@ -654,7 +565,7 @@ func TestExistingSecret(t *testing.T) {
 	if o.Secret != nil {
 		t.Error("Secret rendered although existingSecret is set")
 	}
-	for _, m := range o.manifests {
+	for _, m := range o.Manifests {
 		if strings.Contains(m.YAML, "test-db-password") || strings.Contains(m.YAML, "dGVzdC1kYi1wYXNzd29yZA") {
 			t.Errorf("inline secret value rendered into the %s although existingSecret is set", m.Kind)
 		}
@@ -863,8 +774,8 @@ func TestServiceMonitor(t *testing.T) {
 func TestRecommendedLabels(t *testing.T) {
 	o := render(t, with("replicaCount", 2, "ingress.enabled", true, "autoscaling.enabled", true,
 		"serviceMonitor.enabled", true, "image.tag", "v1.2.3"))
-	if got := len(o.all); got != 9 {
-		t.Fatalf("rendered %d objects (%v), want all 9 kinds", got, o.kinds())
+	if got := len(o.All); got != 9 {
+		t.Fatalf("rendered %d objects (%v), want all 9 kinds", got, kinds(o))
 	}
 	want := map[string]string{
 		"app.kubernetes.io/name":       "flask-app",
@@ -883,7 +794,7 @@ func TestRecommendedLabels(t *testing.T) {
 			}
 		}
 	}
-	for _, obj := range o.all {
+	for _, obj := range o.All {
 		check(fmt.Sprintf("%T %s", obj, obj.GetName()), obj.GetLabels())
 	}
 	check("pod template", o.Deployment.Spec.Template.Labels)
@@ -891,7 +802,7 @@ func TestRecommendedLabels(t *testing.T) {
 
 func TestNameOverrides(t *testing.T) {
 	o := render(t, with("fullnameOverride", "web", "nameOverride", "site"))
-	for _, obj := range o.all {
+	for _, obj := range o.All {
 		if obj.GetName() != "web" {
 			t.Errorf("%T named %q, want fullnameOverride", obj, obj.GetName())
 		}
