@@ -252,23 +252,91 @@ func TestImageBuild(t *testing.T) {
 
 func TestContentTag(t *testing.T) {
 	dir := buildContext(t)
-	a, _ := ContentTag(dir)
-	if err := os.MkdirAll(filepath.Join(dir, "__pycache__"), 0o755); err != nil {
+	write := func(rel, body string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag := func() string {
+		t.Helper()
+		tag, err := ContentTag(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tag
+	}
+	write(".dockerignore", "# allow-list\n*\n!app/\n**/__pycache__\n")
+	base := tag()
+	if !strings.HasPrefix(base, "src-") || len(base) != len("src-")+12 {
+		t.Fatalf("tag %q", base)
+	}
+	// Outside the image: no new tag.
+	write("README.md", "docs")
+	write("tests/test_x.py", "def test(): pass")
+	write("app/__pycache__/x.pyc", "junk")
+	write(".env", "SECRET_KEY=x")
+	if got := tag(); got != base {
+		t.Errorf("files Docker ignores changed the tag: %s -> %s", base, got)
+	}
+	// Inside the image: a new tag each time.
+	seen := map[string]bool{base: true}
+	for _, change := range [][2]string{{"app/__init__.py", "x = 2\n"}, {"app/new.py", ""}, {"Dockerfile", "FROM scratch\nUSER 1\n"}} {
+		write(change[0], change[1])
+		got := tag()
+		if seen[got] {
+			t.Errorf("changing %s kept tag %s", change[0], got)
+		}
+		seen[got] = true
+	}
+	write(".dockerignore", "app/*.py\n")
+	if _, err := ContentTag(dir); err == nil {
+		t.Error("an unsupported .dockerignore pattern was accepted")
+	}
+}
+
+// TestContentTagOfAppSrc runs ContentTag on a copy of the real build context: the docs and
+// tests around the app do not change the image tag, the app's code does.
+func TestContentTagOfAppSrc(t *testing.T) {
+	src, dst := filepath.Join("..", "app-src"), t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_ = os.WriteFile(filepath.Join(dir, "__pycache__", "x.pyc"), []byte("junk"), 0o644)
-	_ = os.WriteFile(filepath.Join(dir, ".env"), []byte("SECRET_KEY=x"), 0o644)
-	b, _ := ContentTag(dir)
-	_ = os.WriteFile(filepath.Join(dir, "app", "__init__.py"), []byte("x = 2\n"), 0o644)
-	c, _ := ContentTag(dir)
-	if a != b {
-		t.Errorf("caches and .env changed the tag: %s -> %s", a, b)
+	before, err := ContentTag(dst)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a == c {
-		t.Errorf("a source change kept tag %s", a)
+	for _, f := range []string{"README.md", "tests/test_app.py", "bench/bench.sh", "compose.yaml"} {
+		if err := os.WriteFile(filepath.Join(dst, f), []byte("changed"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !strings.HasPrefix(a, "src-") || len(a) != len("src-")+12 {
-		t.Errorf("tag %q", a)
+	if after, _ := ContentTag(dst); after != before {
+		t.Errorf("README, tests, bench or compose changed the image tag: %s -> %s", before, after)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "gunicorn.conf.py"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := ContentTag(dst); after == before {
+		t.Error("a change to gunicorn.conf.py kept the image tag")
 	}
 }
 

@@ -1,56 +1,54 @@
 package app
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"slices"
+	"strings"
 )
 
-// untracked are paths under the build context that never affect the image: caches that a
-// local test run leaves behind, and a developer's .env. Skipping them keeps the tag stable
-// between a clean clone and a working copy.
-var untracked = []string{"__pycache__", ".pytest_cache", ".env", ".venv"}
-
-// ContentTag returns "src-" and the first 12 hex digits of a SHA-256 over the relative path
-// size and bytes of every file under dir, in lexical order. Any change to the build context gives
-// a new tag; no change gives the same tag, so the ECR repository's IMMUTABLE tags never
-// collide and `pulumi up` without source changes pushes nothing. It is computed while
+// ContentTag returns "src-" and the first 12 hex digits of a SHA-256 over what the image is
+// built from: the Dockerfile and every file of the build context that .dockerignore lets
+// through, each framed by its relative path and size, in lexical order. A change to anything
+// the image contains gives a new tag; a change to anything else (tests, README, benchmark)
+// does not, so it neither rebuilds the image nor rolls the pods. With the repository's
+// IMMUTABLE tags that also means a tag always names the same bytes. It is computed while
 // declaring (plain file reads, not inside an apply), so preview shows the tag.
 func ContentTag(dir string) (string, error) {
+	ignore, err := readDockerignore(filepath.Join(dir, ".dockerignore"))
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if slices.Contains(untracked, d.Name()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
+		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if !d.Type().IsRegular() || (rel != "Dockerfile" && ignore.excludes(rel)) {
+			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(path)
+		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		// Path and size frame each file's bytes, so no two trees hash alike.
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), info.Size())
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, info.Size())
 		_, err = io.Copy(h, f)
 		return err
 	})
@@ -58,4 +56,77 @@ func ContentTag(dir string) (string, error) {
 		return "", fmt.Errorf("hashing build context %s: %w", dir, err)
 	}
 	return "src-" + hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// dockerignore is the subset of .dockerignore rules this repository uses, evaluated like
+// Docker does: in order, the last matching rule wins, "!" re-includes. Supported patterns:
+// "*" (everything), a path ("app", "gunicorn.conf.py": the path and all below it), and
+// "**/<glob>" (any path with an element matching the glob, e.g. "**/__pycache__",
+// "**/*.py[co]"). Anything else is refused rather than guessed at, so the tag can never
+// silently disagree with what Docker sends.
+type dockerignore []ignoreRule
+
+type ignoreRule struct {
+	pattern string // "*", a path, or "**/<glob>"
+	include bool   // a "!" rule
+}
+
+func readDockerignore(file string) (dockerignore, error) {
+	f, err := os.Open(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rules dockerignore
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		include := strings.HasPrefix(line, "!")
+		pattern := strings.TrimSuffix(strings.TrimPrefix(line, "!"), "/")
+		glob, any := strings.CutPrefix(pattern, "**/")
+		switch {
+		case pattern == "*":
+		case any && !strings.Contains(glob, "/"):
+			if _, err := path.Match(glob, ""); err != nil {
+				return nil, fmt.Errorf("%s: pattern %q: %w", file, line, err)
+			}
+		case !strings.ContainsAny(pattern, "*?[\\"):
+		default:
+			return nil, fmt.Errorf("%s: pattern %q is not one ContentTag understands (*, a path, or **/<glob>)", file, line)
+		}
+		rules = append(rules, ignoreRule{pattern, include})
+	}
+	return rules, sc.Err()
+}
+
+// excludes reports whether Docker would leave rel out of the build context.
+func (d dockerignore) excludes(rel string) bool {
+	excluded := false
+	for _, r := range d {
+		if r.matches(rel) {
+			excluded = !r.include
+		}
+	}
+	return excluded
+}
+
+func (r ignoreRule) matches(rel string) bool {
+	if r.pattern == "*" {
+		return true
+	}
+	if glob, ok := strings.CutPrefix(r.pattern, "**/"); ok {
+		for _, elem := range strings.Split(rel, "/") {
+			if m, _ := path.Match(glob, elem); m {
+				return true
+			}
+		}
+		return false
+	}
+	return rel == r.pattern || strings.HasPrefix(rel, r.pattern+"/")
 }
