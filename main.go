@@ -87,7 +87,6 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		PublicAccessCidrs:    cfg.Cluster.PublicAccessCidrs,
 		LogTypes:             cfg.Cluster.LogTypes,
 		AdminPrincipalArns:   cfg.Cluster.AdminPrincipalArns,
-		Tags:                 cfg.Tags,
 		StorageClassName:     storageClassName,
 		IngressClassName:     ingressClassName,
 	}, withAWS)

@@ -40,8 +40,6 @@ type ClusterArgs struct {
 	LogTypes []string
 	// AdminPrincipalArns get access entries with the cluster-admin policy.
 	AdminPrincipalArns []string
-	// Tags go on the cluster resources pulumi-eks creates (on top of the provider's defaults).
-	Tags map[string]string
 	// StorageClassName and IngressClassName name the objects Classes creates.
 	StorageClassName string
 	IngressClassName string
@@ -95,7 +93,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	// pulumi-eks is a remote component: it only gets the providers it is handed explicitly,
 	// not those its parent inherited. Pass on ours, so its IAM roles, security groups and
-	// the cluster itself use the same (tagged, regional) AWS provider as everything else.
+	// the cluster itself use the same (tagged, regional) AWS provider as everything else;
+	// the provider's default tags are then the one tagging mechanism, here as elsewhere.
 	ro, err := pulumi.NewResourceOptions(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: reading options: %w", name, err)
@@ -129,8 +128,6 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// An IAM OIDC provider lets tools that only speak IRSA get AWS access; the app itself
 		// uses EKS Pod Identity, which needs none.
 		CreateOidcProvider: pulumi.Bool(true),
-		Tags:               pulumi.ToStringMap(args.Tags),
-		ClusterTags:        pulumi.ToStringMap(args.Tags),
 	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(providers...))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)

@@ -77,7 +77,6 @@ func testArgs() *ClusterArgs {
 		PublicAccessCidrs:    []string{"198.51.100.0/24"},
 		LogTypes:             []string{"api", "audit", "authenticator"},
 		AdminPrincipalArns:   []string{"arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/ci"},
-		Tags:                 map[string]string{"Environment": "test"},
 		StorageClassName:     "gp3",
 		IngressClassName:     "alb",
 	}
