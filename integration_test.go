@@ -221,6 +221,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	if len(updates) != 1 || !strings.HasSuffix(updates[0].URN, "kubernetes:helm.sh/v3:Release::app") {
 		t.Fatalf("preview plans updates %v; want exactly the app release", urns(updates))
 	}
+	t.Logf("the release's planned diff: %v, detailed %v", updates[0].Diffs, slices.Sorted(maps.Keys(updates[0].DetailedDiff)))
 	if diff := updates[0].DetailedDiff; len(diff) > 0 {
 		keys := slices.Sorted(maps.Keys(diff))
 		if len(keys) != 1 || keys[0] != "values.config.LOG_LEVEL" {
