@@ -8,9 +8,13 @@ package main
 // so what passes here is what a cluster is asked for.
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -183,7 +187,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	}
 
 	// 2. the objects, as the API server stored them
-	assertDeployed(ctx, t, cp, kube, "DEBUG")
+	assertDeployed(ctx, t, cp, kube, "DEBUG", itDBPass)
 
 	// 3. a second preview changes nothing
 	start = time.Now()
@@ -202,42 +206,63 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	if err := stack.SetConfig(ctx, "flask-eks:logLevel", auto.ConfigValue{Value: "WARNING"}); err != nil {
 		t.Fatal(err)
 	}
-	evs := make(chan events.EngineEvent)
-	var updates []apitype.StepEventMetadata
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for e := range evs {
-			if e.ResourcePreEvent != nil && e.ResourcePreEvent.Metadata.Op == apitype.OpUpdate {
-				updates = append(updates, e.ResourcePreEvent.Metadata)
-			}
-		}
-	}()
-	pre, err = stack.Preview(ctx, optpreview.Diff(), optpreview.EventStreams(evs))
-	<-collected
-	if err != nil {
-		t.Fatalf("preview with the changed LOG_LEVEL: %v", err)
+	steps := previewSteps(ctx, t, stack)
+	if len(steps) != 1 || steps[0].Op != apitype.OpUpdate || !strings.HasSuffix(steps[0].URN, "kubernetes:helm.sh/v3:Release::app") {
+		t.Fatalf("preview plans %v; want exactly an update of the app release", describe(steps))
 	}
-	if len(updates) != 1 || !strings.HasSuffix(updates[0].URN, "kubernetes:helm.sh/v3:Release::app") {
-		t.Fatalf("preview plans updates %v; want exactly the app release", urns(updates))
-	}
-	t.Logf("the release's planned diff: %v, detailed %v", updates[0].Diffs, slices.Sorted(maps.Keys(updates[0].DetailedDiff)))
-	if diff := updates[0].DetailedDiff; len(diff) > 0 {
-		keys := slices.Sorted(maps.Keys(diff))
-		if len(keys) != 1 || keys[0] != "values.config.LOG_LEVEL" {
-			t.Errorf("the release's detailed diff is %v; want only values.config.LOG_LEVEL", keys)
-		}
-	} else if !slices.Equal(updates[0].Diffs, []string{"values"}) {
-		t.Errorf("the release's diff is %v; want only values", updates[0].Diffs)
-	}
+	t.Logf("the release's planned diff: %v, detailed %v", steps[0].Diffs, slices.Sorted(maps.Keys(steps[0].DetailedDiff)))
+	assertOnlyValueChanged(t, steps[0], "values.config.LOG_LEVEL")
 	if _, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up 2"})); err != nil {
 		t.Fatalf("up with the changed LOG_LEVEL: %v", err)
 	}
-	assertDeployed(ctx, t, cp, kube, "WARNING")
+	before := assertDeployed(ctx, t, cp, kube, "WARNING", itDBPass)
 
-	// 5. destroy: the objects are gone
+	// 5. a secret rotation: the Secret is replaced under a new name, the release points at it,
+	// the pods roll (their checksum/secret annotation changes), and Helm's history stays clean.
+	// Deleting the replaced Secret needs the stand-in garbage collector.
 	stopGC := emulateGarbageCollector(ctx, t, cp)
 	defer stopGC()
+	const rotated = "integration-db-password-rotated"
+	if err := stack.SetConfig(ctx, "flask-eks:dbPassword", auto.ConfigValue{Value: rotated, Secret: true}); err != nil {
+		t.Fatal(err)
+	}
+	steps = previewSteps(ctx, t, stack)
+	t.Logf("the rotation's plan: %v", describe(steps))
+	var release []apitype.StepEventMetadata
+	ops := map[apitype.OpType]bool{}
+	for _, st := range steps {
+		switch {
+		case strings.HasSuffix(st.URN, "kubernetes:core/v1:Secret::app-secrets"):
+			ops[st.Op] = true
+		case strings.HasSuffix(st.URN, "kubernetes:helm.sh/v3:Release::app") && st.Op == apitype.OpUpdate:
+			release = append(release, st)
+		default:
+			t.Errorf("the rotation plans %s %s", st.Op, st.URN)
+		}
+	}
+	if !ops[apitype.OpCreateReplacement] || !ops[apitype.OpDeleteReplaced] {
+		t.Errorf("the rotation plans %v for the Secret; want a create-before-delete replacement", describe(steps))
+	}
+	if len(release) != 1 {
+		t.Fatalf("the rotation plans %v; want one update of the app release", describe(steps))
+	}
+	assertOnlyValueChanged(t, release[0], "values.secrets.existingSecret")
+	if _, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up 3"})); err != nil {
+		t.Fatalf("up with the rotated DB password: %v", err)
+	}
+	after := assertDeployed(ctx, t, cp, kube, "WARNING", rotated)
+	if after.secret == before.secret {
+		t.Errorf("the rotation kept Secret %s", after.secret)
+	}
+	if after.checksum == before.checksum {
+		t.Errorf("the rotation kept the pods' checksum/secret %q: the pods would not roll", after.checksum)
+	}
+	if _, err := kube.CoreV1().Secrets("flask-app").Get(ctx, before.secret, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the replaced Secret %s: %v, want it deleted", before.secret, err)
+	}
+	assertHelmHistoryHasNoSecrets(ctx, t, kube, "flask-app", itSecretKey, itDBPass, rotated)
+
+	// 6. destroy: the objects are gone
 	start = time.Now()
 	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "destroy"})); err != nil {
 		t.Fatalf("destroy: %v", err)
@@ -248,8 +273,62 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 		upTook.Round(time.Millisecond), previewTook.Round(time.Millisecond), destroyTook.Round(time.Millisecond), cp.StartDuration.Round(time.Millisecond))
 }
 
+// previewSteps runs a preview with diffs and returns its planned steps other than same and read.
+func previewSteps(ctx context.Context, t *testing.T, stack auto.Stack) []apitype.StepEventMetadata {
+	t.Helper()
+	evs := make(chan events.EngineEvent)
+	var steps []apitype.StepEventMetadata
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for e := range evs {
+			if e.ResourcePreEvent == nil {
+				continue
+			}
+			switch e.ResourcePreEvent.Metadata.Op {
+			case apitype.OpSame, apitype.OpRead, apitype.OpReadDiscard:
+				// Reads change nothing. The Ingress read-back is discarded while the release it
+				// takes its ID from is being updated, and done again by the up.
+			default:
+				steps = append(steps, e.ResourcePreEvent.Metadata)
+			}
+		}
+	}()
+	_, err := stack.Preview(ctx, optpreview.Diff(), optpreview.EventStreams(evs))
+	<-collected
+	if err != nil {
+		t.Fatalf("preview: %v", err)
+	}
+	return steps
+}
+
+// assertOnlyValueChanged fails unless the release update's diff is exactly the value key.
+// The provider reports a detailed diff; without one, the changed property must be values alone.
+func assertOnlyValueChanged(t *testing.T, update apitype.StepEventMetadata, key string) {
+	t.Helper()
+	if diff := update.DetailedDiff; len(diff) > 0 {
+		if keys := slices.Sorted(maps.Keys(diff)); len(keys) != 1 || keys[0] != key {
+			t.Errorf("the release's detailed diff is %v; want only %s", keys, key)
+		}
+	} else if !slices.Equal(update.Diffs, []string{"values"}) {
+		t.Errorf("the release's diff is %v; want only values", update.Diffs)
+	}
+}
+
+// describe lists planned steps as "op urn".
+func describe(steps []apitype.StepEventMetadata) []string {
+	var out []string
+	for _, st := range steps {
+		out = append(out, string(st.Op)+" "+st.URN)
+	}
+	return out
+}
+
+// deployed is what a rotation must change: the Secret the pods read, and their checksum of it.
+type deployed struct{ secret, checksum string }
+
 // assertDeployed checks what the API server stored after an up.
-func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *clientset.Clientset, logLevel string) {
+func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *clientset.Clientset, logLevel, dbPassword string) deployed {
 	t.Helper()
 	const ns, name = "flask-app", releaseName
 
@@ -291,6 +370,7 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 		}
 	}
 
+	// The app's Secret is the component's own (auto-named, immutable), not one from the chart.
 	secrets, err := kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + releaseName})
 	if err != nil || len(secrets.Items) != 1 {
 		t.Fatalf("the app Secret: %v (%d found)", err, len(secrets.Items))
@@ -299,8 +379,11 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	if got := slices.Sorted(maps.Keys(sec.Data)); !slices.Equal(got, []string{"DB_PASSWORD", "SECRET_KEY"}) {
 		t.Errorf("Secret keys = %v", got)
 	}
-	if string(sec.Data["SECRET_KEY"]) != itSecretKey || string(sec.Data["DB_PASSWORD"]) != itDBPass {
+	if string(sec.Data["SECRET_KEY"]) != itSecretKey || string(sec.Data["DB_PASSWORD"]) != dbPassword {
 		t.Error("Secret values are not the configured secrets")
+	}
+	if sec.Immutable == nil || !*sec.Immutable || sec.Labels["app.kubernetes.io/managed-by"] != "pulumi" {
+		t.Errorf("Secret %s: immutable %v, managed-by %q; want the component's immutable Secret", sec.Name, sec.Immutable, sec.Labels["app.kubernetes.io/managed-by"])
 	}
 
 	cms, err := kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + releaseName})
@@ -324,6 +407,7 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	if !envFrom(dep, cm.Name, sec.Name) {
 		t.Errorf("the Deployment does not load ConfigMap %s and Secret %s", cm.Name, sec.Name)
 	}
+	assertHelmHistoryHasNoSecrets(ctx, t, kube, ns, itSecretKey, dbPassword)
 
 	// The ServiceMonitor selects the app's Service and scrapes its named port.
 	svc, err := kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
@@ -353,6 +437,42 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	if err != nil || ic.Spec.Controller != eks.ALBController || ic.Spec.Parameters == nil || ic.Spec.Parameters.Kind != "IngressClassParams" {
 		t.Errorf("IngressClass: %v %+v", err, ic)
 	}
+	return deployed{secret: sec.Name, checksum: dep.Spec.Template.Annotations["checksum/secret"]}
+}
+
+// assertHelmHistoryHasNoSecrets fails if a secret value is in one of Helm's release records: the
+// Secrets of type helm.sh/release.v1 that keep every revision's values and rendered manifests
+// (base64 of gzipped JSON), readable by anyone who may read Secrets in the namespace.
+func assertHelmHistoryHasNoSecrets(ctx context.Context, t *testing.T, kube *clientset.Clientset, ns string, secrets ...string) {
+	t.Helper()
+	list, err := kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{FieldSelector: "type=helm.sh/release.v1"})
+	if err != nil || len(list.Items) == 0 {
+		t.Fatalf("Helm's release records: %v (%d found)", err, len(list.Items))
+	}
+	for _, rec := range list.Items {
+		gz, err := base64.StdEncoding.DecodeString(string(rec.Data["release"]))
+		if err != nil {
+			t.Fatalf("release record %s: %v", rec.Name, err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatalf("release record %s: %v", rec.Name, err)
+		}
+		record, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("release record %s: %v", rec.Name, err)
+		}
+		if !bytes.Contains(record, []byte(`"manifest"`)) {
+			t.Fatalf("release record %s does not decode to a Helm release", rec.Name)
+		}
+		for _, s := range secrets {
+			for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+				if bytes.Contains(record, []byte(form)) {
+					t.Errorf("Helm release record %s holds a secret value", rec.Name)
+				}
+			}
+		}
+	}
 }
 
 func envFrom(dep *appsv1.Deployment, cm, secret string) bool {
@@ -379,6 +499,7 @@ func emulateGarbageCollector(ctx context.Context, t *testing.T, cp *controlPlane
 	done := make(chan struct{})
 	gvrs := []schema.GroupVersionResource{
 		{Version: "v1", Resource: "namespaces"},
+		{Version: "v1", Resource: "secrets"}, // the app component's Secret
 		{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"},
 		{Group: "networking.k8s.io", Version: "v1", Resource: "ingressclasses"},
 		{Group: "eks.amazonaws.com", Version: "v1", Resource: "ingressclassparams"},
@@ -401,7 +522,7 @@ func emulateGarbageCollector(ctx context.Context, t *testing.T, cp *controlPlane
 					}
 					if fin := obj.GetFinalizers(); slices.Contains(fin, metav1.FinalizerDeleteDependents) {
 						obj.SetFinalizers(slices.DeleteFunc(fin, func(f string) bool { return f == metav1.FinalizerDeleteDependents }))
-						_, _ = cp.dynamicClient().Resource(gvr).Update(ctx, &obj, metav1.UpdateOptions{})
+						_, _ = cp.dynamicClient().Resource(gvr).Namespace(obj.GetNamespace()).Update(ctx, &obj, metav1.UpdateOptions{})
 					}
 					if gvr.Resource == "namespaces" {
 						ns, err := kube.CoreV1().Namespaces().Get(ctx, obj.GetName(), metav1.GetOptions{})
@@ -479,7 +600,8 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 				}
 				kinds[obj.GetKind()] = true
 			}
-			for _, k := range []string{"Deployment", "Service", "Ingress", "ConfigMap", "Secret", "ServiceAccount", "ServiceMonitor"} {
+			// No Secret: the app component creates it and passes secrets.existingSecret.
+			for _, k := range []string{"Deployment", "Service", "Ingress", "ConfigMap", "ServiceAccount", "ServiceMonitor"} {
 				if !kinds[k] {
 					t.Errorf("the %s render has no %s", stackName, k)
 				}
@@ -513,7 +635,7 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 }
 
 // renderStack renders the chart with the values the app component passes for a stack file,
-// with the deploy-time values (image digest, secrets, IngressClass) filled in as it does.
+// with the deploy-time values (image digest, Secret name, IngressClass) filled in as it does.
 func renderStack(t *testing.T, stackName string) []chart.Manifest {
 	t.Helper()
 	raw := stackConfig(t, stackName)
@@ -525,7 +647,7 @@ func renderStack(t *testing.T, stackName string) []chart.Manifest {
 	image := values["image"].(map[string]any)
 	image["repository"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-eks-" + stackName + "/flask-app"
 	image["digest"] = "sha256:" + strings.Repeat("0123456789abcdef", 4)
-	values["secrets"] = map[string]any{"SECRET_KEY": itSecretKey, "DB_PASSWORD": itDBPass}
+	values["secrets"].(map[string]any)["existingSecret"] = "app-secrets-1a2b3c4d"
 	values["ingress"].(map[string]any)["className"] = ingressClassName
 	manifests, err := chart.Render(values, releaseName, stackName)
 	if err != nil {
@@ -569,12 +691,4 @@ func (w testWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
-}
-
-func urns(ms []apitype.StepEventMetadata) []string {
-	var out []string
-	for _, m := range ms {
-		out = append(out, m.URN)
-	}
-	return out
 }

@@ -174,11 +174,29 @@ func (r *recorder) respond(args pulumi.MockResourceArgs) (string, map[string]any
 	case strings.HasPrefix(args.TypeToken, "pulumi:providers:"):
 		return mockID("provider", args.Name), nil
 	case strings.HasPrefix(args.TypeToken, "kubernetes:"):
-		return kubernetesID(in), nil
+		return kubernetesObject(args)
 	case !args.Custom:
 		return "", nil // a component
 	}
 	return mockID("id", args.Name), nil
+}
+
+// kubernetesObject answers like the Kubernetes provider for a plain object. One without
+// metadata.name is auto-named as the provider does, "<resource name>-<8 characters>", and the
+// name is an output; the ID is namespace/name or name.
+func kubernetesObject(args pulumi.MockResourceArgs) (string, map[string]any) {
+	meta, ok := args.Inputs["metadata"]
+	if !ok || !meta.IsObject() {
+		return kubernetesID(args.Inputs), nil
+	}
+	if name, ok := meta.ObjectValue()["name"]; ok && name.IsString() && name.StringValue() != "" {
+		return kubernetesID(args.Inputs), nil
+	}
+	named := meta.ObjectValue().Copy()
+	named["name"] = resource.NewStringProperty(args.Name + "-" + mockID("", args.Name)[1:9])
+	state := args.Inputs.Copy()
+	state["metadata"] = resource.NewObjectProperty(named)
+	return kubernetesID(state), map[string]any{"metadata": named.Mappable()}
 }
 
 // kubernetesID is what the Kubernetes provider uses as an ID: namespace/name or name.

@@ -1,6 +1,7 @@
 // Package app provides App: the Flask app's ECR repository and image (built and pushed with
 // pulumi-docker, deployed by digest), its namespace, the Helm release of its own chart in
-// app/chart, optional EKS Pod Identity, and the app's URL read back from its Ingress.
+// app/chart, the Secret the release's pods read, optional EKS Pod Identity, and the app's URL
+// read back from its Ingress.
 //
 // The AWS half (repository, image, Pod Identity) is optional: without Build the component
 // deploys a given image and needs only the Kubernetes provider, so the same code serves EKS,
@@ -38,8 +39,8 @@ type AppArgs struct {
 	// IngressClassName is the class the Ingress uses, e.g. the eks component's ALB class.
 	// Ignored when Settings.IngressEnabled is false.
 	IngressClassName pulumi.StringInput
-	// SecretKey and DBPassword become the chart's Secret. They should be Pulumi secrets; the
-	// component marks them secret again in case they are not.
+	// SecretKey and DBPassword go into a Secret the component creates; the chart gets only its
+	// name. They should be Pulumi secrets; the component marks them secret again in case not.
 	SecretKey  pulumi.StringInput
 	DBPassword pulumi.StringInput
 	// ReleaseDependsOn are resources the release must wait for although no data flows from
@@ -151,7 +152,12 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		}
 	}
 
-	values := releaseValues(args, repository, digest)
+	secret, err := appSecret(ctx, name, ns, args, k8s)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", name, err)
+	}
+
+	values := releaseValues(args, repository, digest, secret.Metadata.Name().Elem())
 	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
 		Name:      pulumi.String(args.Settings.ReleaseName),
 		Chart:     pulumi.String(args.ChartPath),
@@ -343,6 +349,10 @@ func podIdentity(ctx *pulumi.Context, name string, a *App, args *AppArgs) error 
 	return nil
 }
 
+// chartName is the name in app/chart/Chart.yaml (chart.Name; a test keeps them equal). It is not
+// imported from there to keep the Helm SDK out of the Pulumi program's binary.
+const chartName = "flask-app"
+
 func ptr[T any](v T) *T { return &v }
 
 // serviceAccountName is the name the chart gives the app's ServiceAccount.
@@ -353,9 +363,44 @@ func serviceAccountName(s ChartSettings) string {
 	return s.ReleaseName
 }
 
+// appSecret declares the Secret holding the app's SECRET_KEY and DB_PASSWORD. The component
+// creates it and hands the chart only its name (secrets.existingSecret): values given to Helm are
+// kept, with the rendered manifests, in a release record per revision (a Secret of type
+// helm.sh/release.v1 in the namespace), so secrets passed as values would outlive every rotation
+// in Helm's history. This way they live only in this Secret and, encrypted, in Pulumi's state.
+//
+// The Secret is auto-named and immutable. pulumi-kubernetes replaces a Secret whose data changes
+// (create before delete, under a new name), so a new value changes existingSecret, which changes
+// the chart's checksum/secret annotation and rolls the pods onto it.
+func appSecret(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *AppArgs, k8s []pulumi.ResourceOption) (*corev1.Secret, error) {
+	secret, err := corev1.NewSecret(ctx, name+"-secrets", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Namespace: ns.Metadata.Name(),
+			// The chart's selector labels, so the Secret is listed with the release's objects.
+			Labels: pulumi.StringMap{
+				"app.kubernetes.io/name":       pulumi.String(chartName),
+				"app.kubernetes.io/instance":   pulumi.String(args.Settings.ReleaseName),
+				"app.kubernetes.io/part-of":    pulumi.String("flask-eks"),
+				"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
+			},
+		},
+		Type:      pulumi.String("Opaque"),
+		Immutable: pulumi.Bool(true),
+		StringData: pulumi.StringMap{
+			"SECRET_KEY":  pulumi.ToSecret(args.SecretKey).(pulumi.StringOutput),
+			"DB_PASSWORD": pulumi.ToSecret(args.DBPassword).(pulumi.StringOutput),
+		},
+	}, k8s...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the app Secret: %w", err)
+	}
+	return secret, nil
+}
+
 // releaseValues turns the plain chart values into Pulumi inputs and puts the values only
-// known at deployment in their places: the image by digest, the secrets, the IngressClass.
-func releaseValues(args *AppArgs, repository, digest pulumi.StringOutput) pulumi.Map {
+// known at deployment in their places: the image by digest, the name of the Secret holding the
+// app's secrets, the IngressClass.
+func releaseValues(args *AppArgs, repository, digest pulumi.StringOutput, secretName pulumi.StringOutput) pulumi.Map {
 	values := toInput(ChartValues(args.Settings)).(pulumi.Map)
 	image := values["image"].(pulumi.Map)
 	if args.Build != nil {
@@ -367,9 +412,7 @@ func releaseValues(args *AppArgs, repository, digest pulumi.StringOutput) pulumi
 		image["tag"] = pulumi.String(tag)
 		image["digest"] = pulumi.String(digestRef)
 	}
-	secrets := values["secrets"].(pulumi.Map)
-	secrets["SECRET_KEY"] = pulumi.ToSecret(args.SecretKey)
-	secrets["DB_PASSWORD"] = pulumi.ToSecret(args.DBPassword)
+	values["secrets"].(pulumi.Map)["existingSecret"] = secretName
 	if args.Settings.IngressEnabled {
 		values["ingress"].(pulumi.Map)["className"] = args.IngressClassName
 	}

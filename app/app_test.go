@@ -15,7 +15,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-const testRepoURL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-eks-test/flask-app"
+const (
+	testRepoURL    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-eks-test/flask-app"
+	testSecretName = "app-secrets-1a2b3c4d"
+)
 
 // appMocks answers like ECR, Docker, Helm and the Kubernetes API for an App, and records.
 type appMocks struct {
@@ -48,6 +51,12 @@ func (m *appMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		out = resource.NewPropertyMapFromMap(map[string]any{"status": map[string]any{"loadBalancer": map[string]any{
 			"ingress": []any{map[string]any{"hostname": "k8s-flaskeks-0123456789.eu-west-1.elb.amazonaws.com"}},
 		}}})
+	case "kubernetes:core/v1:Secret":
+		// Auto-named by the provider: "<resource name>-<8 characters>".
+		meta := out["metadata"].ObjectValue().Copy()
+		meta["name"] = resource.NewStringProperty(testSecretName)
+		out["metadata"] = resource.NewObjectProperty(meta)
+		id = meta["namespace"].StringValue() + "/" + testSecretName
 	case "aws:iam/role:Role":
 		id = args.Name
 		out["arn"] = resource.NewStringProperty("arn:aws:iam::123456789012:role/" + args.Name)
@@ -359,10 +368,16 @@ func TestReleaseValues(t *testing.T) {
 	if image["repository"].StringValue() != testRepoURL || image["digest"].StringValue() != "sha256:"+strings.Repeat("ab", 32) {
 		t.Errorf("image values = %v, want the repository and digest of the pushed image", image)
 	}
-	secrets := v["secrets"].ObjectValue()
-	for _, k := range []string{"SECRET_KEY", "DB_PASSWORD"} {
-		if !secrets[resource.PropertyKey(k)].IsSecret() {
-			t.Errorf("secrets.%s is not a Pulumi secret", k)
+	// The chart gets only the name of the component's Secret: Helm keeps values in its history.
+	if secrets := v["secrets"].ObjectValue(); len(secrets) != 1 || secrets["existingSecret"].StringValue() != testSecretName {
+		t.Errorf("secrets values = %v, want only existingSecret %q", secrets, testSecretName)
+	}
+	if found := findSecrets(resource.NewObjectProperty(v)); len(found) > 0 {
+		t.Errorf("release values hold secrets at %v", found)
+	}
+	for _, leak := range []string{"secret-key-value", "db-password-not-marked-secret"} {
+		if strings.Contains(fmt.Sprint(v.Mappable()), leak) {
+			t.Errorf("release values contain %q", leak)
 		}
 	}
 	if got := v["ingress"].ObjectValue()["className"].StringValue(); got != "alb" {
@@ -373,6 +388,73 @@ func TestReleaseValues(t *testing.T) {
 	}
 	if got := v["config"].ObjectValue()["APP_VERSION"].StringValue(); !strings.HasPrefix(got, "src-") {
 		t.Errorf("APP_VERSION = %q, want the content tag", got)
+	}
+}
+
+// findSecrets returns the paths of the Pulumi secrets in v.
+func findSecrets(v resource.PropertyValue) []string {
+	var found []string
+	var walk func(path string, v resource.PropertyValue)
+	walk = func(path string, v resource.PropertyValue) {
+		switch {
+		case v.IsSecret():
+			found = append(found, path)
+		case v.IsObject():
+			for k, e := range v.ObjectValue() {
+				walk(path+"."+string(k), e)
+			}
+		case v.IsArray():
+			for i, e := range v.ArrayValue() {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		}
+	}
+	walk("values", v)
+	return found
+}
+
+func TestAppSecret(t *testing.T) {
+	r := mustRun(t, nil)
+	sec := r.mocks.one(t, "kubernetes:core/v1:Secret")
+	in := sec.Inputs
+	meta := in["metadata"].ObjectValue()
+	if _, named := meta["name"]; named {
+		t.Errorf("the Secret is named %v; want it auto-named, so that a new value replaces it under a new name", meta["name"])
+	}
+	if meta["namespace"].StringValue() != "flask-app" {
+		t.Errorf("Secret namespace = %v", meta["namespace"])
+	}
+	if got := meta["labels"].ObjectValue()["app.kubernetes.io/instance"].StringValue(); got != "flask-app" {
+		t.Errorf("Secret instance label = %q, want the release name", got)
+	}
+	if !in["immutable"].BoolValue() || in["type"].StringValue() != "Opaque" {
+		t.Errorf("Secret immutable %v type %v, want an immutable Opaque Secret", in["immutable"], in["type"])
+	}
+	// The data is secret in state, also the DB password that the caller did not mark.
+	sd := in["stringData"]
+	if !sd.IsSecret() {
+		t.Fatalf("stringData is not a Pulumi secret: %v", sd)
+	}
+	data := sd.SecretValue().Element.ObjectValue()
+	if len(data) != 2 {
+		t.Errorf("Secret keys = %v, want SECRET_KEY and DB_PASSWORD", data)
+	}
+	for k, want := range map[string]string{"SECRET_KEY": "secret-key-value-0123456789", "DB_PASSWORD": "db-password-not-marked-secret"} {
+		v := data[resource.PropertyKey(k)]
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if !v.IsString() || v.StringValue() != want {
+			t.Errorf("stringData.%s = %v, want %q", k, v, want)
+		}
+	}
+	if sec.RegisterRPC.GetParent() != "urn:pulumi:test::flask-eks::flask-eks:app:App::app" {
+		t.Errorf("Secret parent = %s", sec.RegisterRPC.GetParent())
+	}
+	// The release reads the Secret's name, so it waits for the Secret.
+	rel := r.mocks.one(t, "kubernetes:helm.sh/v3:Release")
+	if !slices.Contains(rel.RegisterRPC.GetPropertyDependencies()["values"].GetUrns(), urnOf(sec)) {
+		t.Errorf("release values do not depend on the Secret: %v", rel.RegisterRPC.GetPropertyDependencies())
 	}
 }
 

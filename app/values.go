@@ -71,7 +71,8 @@ type ChartResources struct {
 // Values only known at deployment are left as empty placeholders for the component to overwrite;
 // the chart refuses to render while they are still empty:
 //   - image.repository, image.digest ("sha256:…"), image.tag: the image (digest wins over tag);
-//   - secrets.SECRET_KEY, secrets.DB_PASSWORD: the app's secrets (never invented here);
+//   - secrets.existingSecret: the Secret holding the app's secrets, which the component creates
+//     (secret values never go into Helm values: Helm keeps those in its release history);
 //   - ingress.className: the cluster's IngressClass, when IngressEnabled.
 func ChartValues(s ChartSettings) map[string]any {
 	config := map[string]any{
@@ -107,7 +108,7 @@ func ChartValues(s ChartSettings) map[string]any {
 
 	values := map[string]any{
 		"image":          map[string]any{"repository": "", "digest": "", "tag": ""},
-		"secrets":        map[string]any{"SECRET_KEY": "", "DB_PASSWORD": ""},
+		"secrets":        map[string]any{"existingSecret": ""},
 		"config":         config,
 		"ingress":        ingress,
 		"autoscaling":    autoscaling,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,10 +14,12 @@ import (
 )
 
 const (
-	fakeRepo    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-app"
-	fakeDigest  = "sha256:" + "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
-	fakeCertArn = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
-	namespace   = "flask"
+	fakeRepo   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-app"
+	fakeDigest = "sha256:" + "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
+	// fakeSecretName stands for the component's auto-named Secret.
+	fakeSecretName = "app-secrets-1a2b3c4d"
+	fakeCertArn    = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+	namespace      = "flask"
 )
 
 // devSettings are dev-like settings: one pod, DEBUG logs, HTTP-only ALB, no HPA or ServiceMonitor.
@@ -73,8 +76,7 @@ func fillLikeComponent(t *testing.T, v map[string]any, className string) {
 	}
 	fill("image", "repository", fakeRepo)
 	fill("image", "digest", fakeDigest)
-	fill("secrets", "SECRET_KEY", "fake-secret-key")
-	fill("secrets", "DB_PASSWORD", "fake-db-password")
+	fill("secrets", "existingSecret", fakeSecretName)
 	fill("ingress", "className", className)
 }
 
@@ -188,8 +190,18 @@ func TestDevValuesRender(t *testing.T) {
 	if !maps.Equal(r.ConfigMap.Data, wantConfig) {
 		t.Errorf("ConfigMap data\n got %v\nwant %v", r.ConfigMap.Data, wantConfig)
 	}
-	if string(r.Secret.Data["SECRET_KEY"]) != "fake-secret-key" || string(r.Secret.Data["DB_PASSWORD"]) != "fake-db-password" {
-		t.Error("Secret does not hold the component's values")
+	// The component's Secret, not one the chart renders: no secret value passes through Helm.
+	if r.Secret != nil {
+		t.Errorf("the chart rendered Secret %s; want the component's existing Secret", r.Secret.Name)
+	}
+	var secretRefs []string
+	for _, e := range d.Spec.Template.Spec.Containers[0].EnvFrom {
+		if e.SecretRef != nil {
+			secretRefs = append(secretRefs, e.SecretRef.Name)
+		}
+	}
+	if !slices.Equal(secretRefs, []string{fakeSecretName}) {
+		t.Errorf("pods read Secrets %v, want the component's %s", secretRefs, fakeSecretName)
 	}
 	ing := r.Ingress
 	if ing == nil || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "alb" {
@@ -317,5 +329,12 @@ func TestValuesThroughJSONRenderTheSame(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("%s differs when values come from JSON:\n%s\n---\n%s", want[i].Kind, got[i].YAML, want[i].YAML)
 		}
+	}
+}
+
+// TestChartName keeps the component's copy of the chart name (its Secret's labels) in step.
+func TestChartName(t *testing.T) {
+	if chartName != chart.Name {
+		t.Errorf("chartName = %q, chart.Name = %q", chartName, chart.Name)
 	}
 }
