@@ -389,8 +389,8 @@ func TestValuesGrafana(t *testing.T) {
 	wantValue(t, vals, DashboardLabel, append(g, "sidecar", "dashboards", "label")...)
 	wantValue(t, vals, DashboardLabelValue, append(g, "sidecar", "dashboards", "labelValue")...)
 	wantValue(t, vals, "ALL", append(g, "sidecar", "dashboards", "searchNamespace")...)
-	// The chart's well-known default password must not be configured at all.
-	wantAbsent(t, vals, "grafana", "adminPassword")
+	// The chart's well-known default password ("prom-operator") is cleared, never configured.
+	wantValue(t, vals, "", append(g, "adminPassword")...)
 
 	ing := append(g, "ingress")
 	wantValue(t, vals, true, append(ing, "enabled")...)

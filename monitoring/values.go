@@ -19,7 +19,10 @@ import (
 // the umbrella chart passes through, in grafana/helm-charts
 // charts/grafana/values.yaml (admin.existingSecret/userKey/passwordKey,
 // persistence.*, ingress.*, sidecar.dashboards.*) and
-// charts/grafana/templates/statefulset.yaml (persistence.type "sts"). Re-check
+// charts/grafana/templates/statefulset.yaml (persistence.type "sts"). The
+// grafana keys are the same in an older grafana chart and in 11.1.6
+// (grafana-community/helm-charts), on both sides of the pinned 10.5.12; the
+// umbrella values.yaml held here is older than 81.4.5 (about 75-77). Re-check
 // them with `helm show values prometheus-community/kube-prometheus-stack
 // --version <new>` when bumping ChartVersion.
 const (
@@ -159,6 +162,10 @@ func grafanaValues(cfg *resolved, adminSecretName pulumi.StringInput) pulumi.Map
 			"userKey":        pulumi.String(GrafanaAdminUserKey),
 			"passwordKey":    pulumi.String(GrafanaAdminPasswordKey),
 		},
+		// kube-prometheus-stack's values carry the well-known "prom-operator" here. existingSecret
+		// makes Grafana ignore it; clearing it means that, should the Secret wiring ever break,
+		// the grafana chart falls back to a random password instead of the well-known one.
+		"adminPassword": pulumi.String(""),
 		// type "sts": a StatefulSet with a volumeClaimTemplate. With the default
 		// Deployment + RWO PVC a rolling update deadlocks when the new pod lands
 		// on another node.
