@@ -194,9 +194,7 @@ func kubernetesObject(args pulumi.MockResourceArgs) (string, map[string]any) {
 	}
 	named := meta.ObjectValue().Copy()
 	named["name"] = resource.NewStringProperty(args.Name + "-" + mockID("", args.Name)[1:9])
-	state := args.Inputs.Copy()
-	state["metadata"] = resource.NewObjectProperty(named)
-	return kubernetesID(state), map[string]any{"metadata": named.Mappable()}
+	return kubernetesID(resource.PropertyMap{"metadata": resource.NewObjectProperty(named)}), map[string]any{"metadata": named.Mappable()}
 }
 
 // kubernetesID is what the Kubernetes provider uses as an ID: namespace/name or name.
