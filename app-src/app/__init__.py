@@ -1,8 +1,10 @@
-"""The Flask app: a greeting, a masked view of its configuration, probes and metrics.
+"""The Flask apps: the public app and the admin app, built from the same settings.
 
-create_app() is the only entry point; gunicorn calls it once per worker
-(gunicorn.conf.py: wsgi_app = "app:create_app()") and `flask --app app run`
-finds it by name.
+create_app() builds the public app (/, /config, /healthz, /readyz); gunicorn
+calls it once per worker (gunicorn.conf.py: wsgi_app = "app:create_app()") and
+`flask --app app run` finds it by name. create_admin_app() builds the admin app
+(/metrics, /healthz, /readyz), which gunicorn.conf.py serves on ADMIN_PORT from
+a small thread in every worker (app/admin.py), outside gunicorn's request pool.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import IO, Mapping, Optional
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import metrics
 from .config import Settings
@@ -23,6 +26,7 @@ GREETING = "Hello, this is a message from your Python app!"
 
 log = logging.getLogger("app")
 access_log = logging.getLogger("app.access")
+admin_access_log = logging.getLogger("app.admin")
 
 # Longest request path written to the access log; the query string is never logged.
 _MAX_LOGGED_PATH = 256
@@ -32,10 +36,10 @@ def create_app(
     environ: Optional[Mapping[str, str]] = None,
     log_stream: Optional[IO[str]] = None,
 ) -> Flask:
-    """Build the app from an environment snapshot (os.environ by default).
+    """Build the public app from an environment snapshot (os.environ by default).
 
     log_stream replaces stdout as the log destination; tests use it to read
-    the JSON lines back.
+    the JSON lines back. An invalid TRUSTED_PROXY_HOPS raises ValueError.
     """
     settings = Settings.from_env(os.environ if environ is None else environ)
     configure_logging(settings.log_level, log_stream)
@@ -47,26 +51,71 @@ def create_app(
     if settings.reveal_secrets:
         log.warning("REVEAL_SECRETS=true: /config returns raw secret values; never set this in production")
 
-    app = Flask(__name__)
-    app.config["APP_SETTINGS"] = settings
+    app = _new_flask_app(settings)
     metrics.set_info(settings.app_version)
-
-    _register_instrumentation(app)
-    _register_routes(app, settings)
-    _register_error_handlers(app)
+    _register_access_log(app, access_log, logging.INFO, count_in_metrics=True)
+    _register_public_routes(app, settings)
+    _register_probes(app, settings)
+    if settings.trusted_proxy_hops:
+        # Only X-Forwarded-For, and only as many hops as there are trusted proxies
+        # (the ALB: 1); with 0 a client-sent X-Forwarded-For is never looked at.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=0)
 
     log.info(
         "app created",
-        extra={"version": settings.app_version, "metrics_multiprocess": metrics.MULTIPROCESS},
+        extra={
+            "version": settings.app_version,
+            "metrics_multiprocess": metrics.MULTIPROCESS,
+            "trusted_proxy_hops": settings.trusted_proxy_hops,
+        },
     )
     return app
 
 
-def _register_instrumentation(app: Flask) -> None:
-    """Time every request, count it in the metrics and write one access-log line.
+def create_admin_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
+    """Build the admin app: /metrics, /healthz and /readyz, everything else a JSON 404.
+
+    Its requests are not counted in the request metrics and are logged at
+    DEBUG only (logger app.admin), so probes and scrapes add no noise. It does
+    not configure logging: create_app does, and gunicorn builds that first.
+    """
+    settings = Settings.from_env(os.environ if environ is None else environ)
+    app = _new_flask_app(settings)
+    _register_access_log(app, admin_access_log, logging.DEBUG, count_in_metrics=False)
+    _register_probes(app, settings)
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        """Prometheus text format; under gunicorn the sum over all workers of the pod."""
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+    return app
+
+
+def _new_flask_app(settings: Settings) -> Flask:
+    """A Flask app with JSON errors and nosniff on every response, and no static route.
+
+    static_folder=None: Flask's default /static/<path:filename> rule would
+    otherwise exist (and could show up as a metrics route label).
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config["APP_SETTINGS"] = settings
+    _register_error_handlers(app)
+
+    @app.after_request
+    def _nosniff(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return app
+
+
+def _register_access_log(app: Flask, logger: logging.Logger, level: int, count_in_metrics: bool) -> None:
+    """Time every request, optionally count it in the metrics, and write one access-log line.
 
     after_request also runs for the JSON error responses below (404, 405,
-    500), so every request is counted, /metrics scrapes and probes included.
+    500), so every request to the app is counted and logged.
     """
 
     @app.before_request
@@ -79,28 +128,36 @@ def _register_instrumentation(app: Flask) -> None:
         seconds = time.perf_counter() - started if started is not None else 0.0
         rule = request.url_rule
         route = rule.rule if rule is not None else metrics.UNMATCHED_ROUTE
-        metrics.observe(request.method, route, response.status_code, seconds)
-        access_log.info(
-            "request",
-            extra={
-                "method": metrics.normalise_method(request.method),
-                "route": route,
-                "path": request.path[:_MAX_LOGGED_PATH],
-                "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 3),
-            },
-        )
+        if count_in_metrics:
+            metrics.observe(request.method, route, response.status_code, seconds)
+        logger.log(level, "request", extra=_access_fields(route, response.status_code, seconds))
         return response
 
 
-def _register_routes(app: Flask, settings: Settings) -> None:
+def _access_fields(route: str, status: int, seconds: float) -> dict:
+    """The access line's fields. client is the peer address, or the X-Forwarded-For
+    address ProxyFix picked when TRUSTED_PROXY_HOPS > 0."""
+    return {
+        "method": metrics.normalise_method(request.method),
+        "route": route,
+        "path": request.path[:_MAX_LOGGED_PATH],
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+        "client": request.remote_addr,
+    }
+
+
+def _register_public_routes(app: Flask, settings: Settings) -> None:
+    """The public port's own routes (the probes are added by _register_probes)."""
+
     @app.get("/")
     def index() -> Response:
         return Response(GREETING, mimetype="text/plain")
 
     @app.get("/config")
     def config() -> Response:
-        return jsonify(
+        """The configuration, secrets masked ("set"/"unset") unless REVEAL_SECRETS=true; never cached."""
+        response = jsonify(
             message="Config and secrets accessed",
             SECRET_KEY=settings.secret_view(settings.secret_key),
             DB_PASSWORD=settings.secret_view(settings.db_password),
@@ -108,6 +165,12 @@ def _register_routes(app: Flask, settings: Settings) -> None:
             LOG_LEVEL=settings.log_level,
             MAX_CONNECTIONS=settings.max_connections,
         )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _register_probes(app: Flask, settings: Settings) -> None:
+    """/healthz and /readyz, served on both ports."""
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -122,13 +185,10 @@ def _register_routes(app: Flask, settings: Settings) -> None:
             return jsonify(status="not ready", missing=missing), 503
         return jsonify(status="ready"), 200
 
-    @app.get("/metrics")
-    def prometheus_metrics() -> Response:
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)
-
 
 def _register_error_handlers(app: Flask) -> None:
+    """JSON bodies for every error the app answers itself."""
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         """JSON body for 4xx/5xx raised by routing or abort(); keeps headers such as Allow."""

@@ -7,7 +7,6 @@ os.environ look-ups and makes tests pass their own environment explicitly.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -33,17 +32,30 @@ def parse_log_level(raw: Optional[str]) -> tuple[str, bool]:
     return DEFAULT_LOG_LEVEL, True
 
 
-def mask_secret(value: Optional[str]) -> str:
-    """Describe a secret without revealing it.
+def parse_trusted_proxy_hops(raw: Optional[str]) -> int:
+    """TRUSTED_PROXY_HOPS as an integer >= 0; unset or empty means 0.
 
-    "unset" when missing or empty, else its length and the first 8 hex digits
-    of its SHA-256, enough to tell two deployments' values apart. The
-    fingerprint is unsalted: it is only safe for high-entropy secrets.
+    Anything else raises ValueError naming the variable, so a typo stops the
+    server at start-up instead of silently trusting (or ignoring) X-Forwarded-For.
     """
-    if not value:
-        return "unset"
-    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
-    return f"set, {len(value)} chars, sha256:{digest}"
+    if raw is None or not raw.strip():
+        return 0
+    try:
+        hops = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"TRUSTED_PROXY_HOPS must be an integer >= 0, got {raw[:32]!r}") from None
+    if hops < 0:
+        raise ValueError(f"TRUSTED_PROXY_HOPS must be an integer >= 0, got {hops}")
+    return hops
+
+
+def mask_secret(value: Optional[str]) -> str:
+    """Describe a secret without revealing anything about it: "set" or "unset".
+
+    No length and no hash: a fingerprint of a human-chosen password lets
+    anyone who can read /config confirm guesses offline.
+    """
+    return "set" if value else "unset"
 
 
 def _non_empty(env: Mapping[str, str], key: str) -> Optional[str]:
@@ -64,10 +76,11 @@ class Settings:
     log_level_invalid: bool
     app_version: str
     reveal_secrets: bool
+    trusted_proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
-        """Read settings; empty strings count as unset."""
+        """Read settings; empty strings count as unset. An invalid TRUSTED_PROXY_HOPS raises ValueError."""
         raw_level = env.get("LOG_LEVEL")
         level, invalid = parse_log_level(raw_level)
         return cls(
@@ -80,6 +93,7 @@ class Settings:
             log_level_invalid=invalid,
             app_version=_non_empty(env, "APP_VERSION") or "dev",
             reveal_secrets=(env.get("REVEAL_SECRETS", "").strip().lower() == "true"),
+            trusted_proxy_hops=parse_trusted_proxy_hops(env.get("TRUSTED_PROXY_HOPS")),
         )
 
     def missing_required(self) -> list[str]:

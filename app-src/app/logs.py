@@ -1,10 +1,12 @@
 """JSON-lines logging to stdout, shared by the app and gunicorn's own logger.
 
 Every record becomes one JSON object on one line: ts, level, logger, msg,
-plus any `extra=` fields (the access log's method/route/path/status/duration_ms)
-and, for exceptions, the formatted traceback under "exc". Nothing here reads
-settings or environment values, so a secret can reach the log only if a
-caller passes one explicitly; the app never does.
+plus any `extra=` fields (the access log's method/route/path/status/duration_ms/
+client) and, for exceptions, the formatted traceback under "exc". The JSON is
+pure ASCII, so no value (a request path with U+2028, NEL or a control
+character, a lone surrogate) can split a line for any line splitter or fail to
+encode. Nothing here reads settings or environment values, so a secret can
+reach the log only if a caller passes one explicitly; the app never does.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asct
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as a single-line JSON object."""
+    """Formats a record as a single-line, ASCII-only JSON object."""
 
     def format(self, record: logging.LogRecord) -> str:
         doc = {
@@ -38,7 +40,10 @@ class JsonFormatter(logging.Formatter):
             doc["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             doc["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(doc, default=str, ensure_ascii=False)
+        # ensure_ascii escapes every non-ASCII character (U+2028/U+2029 and NEL, which
+        # str.splitlines() and some log shippers treat as line breaks, included) and
+        # json escapes all control characters: one record is always one physical line.
+        return json.dumps(doc, default=str, ensure_ascii=True)
 
 
 class JsonStreamHandler(logging.StreamHandler):

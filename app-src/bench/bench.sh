@@ -75,7 +75,7 @@ echo
 
 # 1. gunicorn, real config, multiprocess metrics as in production.
 PORT_G=$(free_port)
-PROMETHEUS_MULTIPROC_DIR="$WORK/multiproc" "$PYTHON" -m gunicorn -c gunicorn.conf.py \
+ADMIN_PORT=$(free_port) PROMETHEUS_MULTIPROC_DIR="$WORK/multiproc" "$PYTHON" -m gunicorn -c gunicorn.conf.py \
     --bind "127.0.0.1:$PORT_G" >"$WORK/gunicorn.log" 2>&1 &
 SERVER_PID=$!
 wait_serving "http://127.0.0.1:$PORT_G/"

@@ -1,4 +1,4 @@
-"""Shared fixtures: an app built from an explicit environment, with its log lines captured."""
+"""Shared fixtures: the public and admin apps built from an explicit environment, with their log lines captured."""
 
 import io
 import json
@@ -11,7 +11,7 @@ os.environ.pop("prometheus_multiproc_dir", None)
 
 import pytest  # noqa: E402
 
-from app import create_app  # noqa: E402
+from app import create_admin_app, create_app  # noqa: E402
 
 FULL_ENV = {
     "SECRET_KEY": "s3cr3t-key-0123456789abcdef-XYZ",
@@ -23,12 +23,14 @@ FULL_ENV = {
 
 
 class AppUnderTest:
-    """A Flask app, its test client and the JSON log lines it wrote."""
+    """The public app (client) and the admin app (admin) of one environment, and the JSON log lines."""
 
     def __init__(self, env):
         self.stream = io.StringIO()
         self.app = create_app(environ=env, log_stream=self.stream)
         self.client = self.app.test_client()
+        self.admin_app = create_admin_app(environ=env)
+        self.admin = self.admin_app.test_client()
 
     @property
     def log_text(self):

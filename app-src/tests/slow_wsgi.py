@@ -16,7 +16,8 @@ app = create_app()
 
 @app.get("/_test/slow")
 def slow():
-    # Tell the test the request is being handled, then take a while.
-    Path(os.environ["SLOW_MARKER"]).touch()
+    # Tell the test the request is being handled (one line per request), then take a while.
+    with Path(os.environ["SLOW_MARKER"]).open("a") as marker:
+        marker.write("started\n")
     time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
     return "slow done"

@@ -59,9 +59,11 @@ def test_runs_as_numeric_non_root_user_10001():
     assert any("useradd --system --uid 10001 --gid 10001" in i for i in runs())
 
 
-def test_serves_gunicorn_with_the_tested_config_on_8080():
+def test_serves_gunicorn_with_the_tested_config_on_8080_and_9090():
     ins = instructions()
-    assert "EXPOSE 8080" in ins
+    assert "EXPOSE 8080 9090" in ins
+    envs = " ".join(i for i in ins if i.startswith("ENV "))
+    assert "PORT=8080" in envs and "ADMIN_PORT=9090" in envs
     assert "WORKDIR /app" in ins and "COPY gunicorn.conf.py ./" in ins
     assert ins[-1] == 'CMD ["gunicorn", "-c", "gunicorn.conf.py"]'
 
@@ -81,6 +83,12 @@ def test_the_images_gunicorn_command_runs_the_pinned_gunicorn():
     assert Path("/usr/bin/gunicorn").read_text().startswith("#!/usr/bin/python3\n")
     out = subprocess.run(["/usr/bin/gunicorn", "--version"], capture_output=True, text=True, check=True)
     assert f"(version {upstream})" in out.stdout + out.stderr
+
+
+def test_compose_publishes_both_ports_and_probes_the_admin_port():
+    compose = (APP_SRC / "compose.yaml").read_text()
+    assert '"127.0.0.1:8080:8080"' in compose and '"127.0.0.1:9090:9090"' in compose
+    assert "http://127.0.0.1:9090/readyz" in compose
 
 
 def test_build_context_is_an_allow_list_without_tests_bench_or_env():

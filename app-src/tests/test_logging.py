@@ -1,10 +1,13 @@
 """Log lines: JSON, one access line per request, level handling, and no secrets."""
 
+import io
 import json
 import logging
 
 import pytest
 
+from app import create_app
+from app.logs import JsonFormatter
 from conftest import FULL_ENV
 
 
@@ -33,6 +36,7 @@ def test_one_access_line_per_request_with_route_and_timing(full):
     for a in access:
         assert a["level"] == "INFO"
         assert isinstance(a["duration_ms"], float) and a["duration_ms"] >= 0
+        assert a["client"] == "127.0.0.1"
 
 
 def test_query_string_is_not_logged(full):
@@ -99,3 +103,78 @@ def test_creating_the_app_twice_does_not_duplicate_lines(make_app):
     a = make_app(dict(FULL_ENV))
     a.client.get("/")
     assert len(a.access_lines()) == 1
+
+
+# Characters some line splitter treats as a line break: str.splitlines() splits on all of these.
+LINE_BREAKERS = ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("char", LINE_BREAKERS + ["\x00", "\x1b", "\x7f", "\ufeff"])
+def test_a_log_line_is_one_line_whatever_the_path_contains(full, char):
+    # PATH_INFO as a WSGI server passes it: the raw UTF-8 bytes, decoded as latin-1.
+    path = "/a" + char + "b"
+    full.client.get("/", environ_overrides={"PATH_INFO": path.encode("utf-8").decode("latin-1")})
+    lines = full.log_text.splitlines()
+    assert len(lines) == len(full.log_text.rstrip("\n").split("\n"))
+    for line in lines:
+        json.loads(line)
+        assert line.isascii()
+    assert full.access_lines()[-1]["path"] == path
+
+
+@pytest.mark.parametrize("char", LINE_BREAKERS + ["\ud83d"])
+def test_formatter_output_is_one_ascii_line(char):
+    record = logging.makeLogRecord({"msg": "x" + char + "y", "levelname": "INFO", "name": "t", "field": char})
+    out = JsonFormatter().format(record)
+    assert out.splitlines() == [out] and out.isascii()
+    doc = json.loads(out)
+    assert doc["msg"] == "x" + char + "y" and doc["field"] == char
+
+
+def test_client_ignores_x_forwarded_for_by_default(full):
+    full.client.get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert full.access_lines()[-1]["client"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("hops, forwarded, expected", [
+    ("1", "203.0.113.9", "203.0.113.9"),
+    ("1", "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # only the last hop (the ALB's) is trusted
+    ("2", "198.51.100.1, 203.0.113.9", "198.51.100.1"),
+    ("0", "203.0.113.9", "127.0.0.1"),
+    ("", "203.0.113.9", "127.0.0.1"),
+])
+def test_client_from_x_forwarded_for_with_trusted_proxy_hops(make_app, hops, forwarded, expected):
+    a = make_app(dict(FULL_ENV, TRUSTED_PROXY_HOPS=hops))
+    a.client.get("/", headers={"X-Forwarded-For": forwarded})
+    assert a.access_lines()[-1]["client"] == expected
+
+
+def test_client_without_x_forwarded_for_is_the_peer(make_app):
+    a = make_app(dict(FULL_ENV, TRUSTED_PROXY_HOPS="1"))
+    a.client.get("/", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert a.access_lines()[-1]["client"] == "10.1.2.3"
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("-1", "TRUSTED_PROXY_HOPS must be an integer >= 0, got -1"),
+    ("one", "TRUSTED_PROXY_HOPS must be an integer >= 0, got 'one'"),
+    ("1.5", "TRUSTED_PROXY_HOPS must be an integer >= 0, got '1.5'"),
+])
+def test_invalid_trusted_proxy_hops_stops_startup(raw, message):
+    with pytest.raises(ValueError) as err:
+        create_app(environ=dict(FULL_ENV, TRUSTED_PROXY_HOPS=raw), log_stream=io.StringIO())
+    assert str(err.value) == message
+
+
+def test_admin_requests_are_logged_at_debug_only(make_app):
+    a = make_app(dict(FULL_ENV, LOG_LEVEL="DEBUG"))
+    a.admin.get("/healthz")
+    a.admin.get("/nope")
+    admin = [line for line in a.log_lines() if line["logger"] == "app.admin"]
+    assert [(line["level"], line["route"], line["status"]) for line in admin] == [
+        ("DEBUG", "/healthz", 200), ("DEBUG", "<unmatched>", 404)]
+    assert a.access_lines() == []  # the public access log (logger app.access) has none of them
+
+    quiet = make_app(dict(FULL_ENV))  # INFO: no admin lines at all
+    quiet.admin.get("/metrics")
+    assert [line for line in quiet.log_lines() if line["logger"] == "app.admin"] == []

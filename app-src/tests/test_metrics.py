@@ -1,4 +1,8 @@
-"""The /metrics contract (names, labels, counting), in-process with the default registry."""
+"""The /metrics contract (names, labels, counting), in-process with the default registry.
+
+/metrics is served by the admin app (ADMIN_PORT); the request metrics count the
+public app's requests only.
+"""
 
 from pathlib import Path
 
@@ -27,8 +31,9 @@ def duration_count(method, route, status):
     return value or 0.0
 
 
-def scrape(client):
-    resp = client.get("/metrics")
+def scrape(admin):
+    """The admin app's /metrics text (pass AppUnderTest.admin)."""
+    resp = admin.get("/metrics")
     assert resp.status_code == 200
     return resp.get_data(as_text=True)
 
@@ -42,7 +47,7 @@ def test_default_registry_is_used_without_multiproc_dir():
 
 
 def test_metrics_content_type(full):
-    resp = full.client.get("/metrics")
+    resp = full.admin.get("/metrics")
     assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -67,7 +72,7 @@ def test_route_label_is_the_rule_not_the_path(full):
     before = count("GET", "/config", 200)
     full.client.get("/config?user=alice")
     assert count("GET", "/config", 200) - before == 1
-    assert "alice" not in scrape(full.client)
+    assert "alice" not in scrape(full.admin)
 
 
 def test_unmatched_paths_share_one_route_label(full):
@@ -76,7 +81,7 @@ def test_unmatched_paths_share_one_route_label(full):
     for path in paths:
         assert full.client.get(path).status_code == 404
     assert count("GET", "<unmatched>", 404) - before == len(paths)
-    text = scrape(full.client)
+    text = scrape(full.admin)
     assert "/scan/" not in text
     assert "wp-admin" not in text
 
@@ -92,22 +97,43 @@ def test_nonstandard_methods_are_labelled_other(full):
     full.client.open("/", method="BREW")
     full.client.open("/", method="PROPFIND")
     assert count("other", "<unmatched>", 405) - before == 2
-    text = scrape(full.client)
+    text = scrape(full.admin)
     assert "BREW" not in text and "PROPFIND" not in text
 
 
-def test_metrics_endpoint_counts_itself_on_the_next_scrape(full):
-    before = count("GET", "/metrics", 200)
-    scrape(full.client)
-    scrape(full.client)
-    assert count("GET", "/metrics", 200) - before == 2
+def test_admin_requests_are_not_counted(full):
+    """Scrapes and probes on the admin port would otherwise dominate the request metrics."""
+    before = {(m, r, s): count(m, r, s) for m, r, s in
+              [("GET", "/healthz", 200), ("GET", "/readyz", 200), ("GET", "<unmatched>", 404),
+               ("POST", "<unmatched>", 405)]}
+    for path in ("/metrics", "/healthz", "/readyz", "/nope"):
+        full.admin.get(path)
+    full.admin.post("/metrics")
+    assert {key: count(*key) for key in before} == before
+    assert count("GET", "/metrics", 200) == 0
+    assert 'route="/metrics"' not in scrape(full.admin)
+
+
+def test_public_probes_are_counted(full):
+    before = count("GET", "/healthz", 200)
+    full.client.get("/healthz")
+    assert count("GET", "/healthz", 200) - before == 1
+
+
+def test_metrics_and_static_paths_on_the_public_port_are_unmatched(full):
+    before = count("GET", "<unmatched>", 404)
+    full.client.get("/metrics")
+    full.client.get("/static/app.css")
+    assert count("GET", "<unmatched>", 404) - before == 2
+    text = scrape(full.admin)
+    assert 'route="/static' not in text and 'route="/metrics"' not in text
 
 
 def test_histogram_has_the_declared_buckets(full):
     full.client.get("/healthz")
     buckets = sorted(
         float(s.labels["le"])
-        for s in samples(scrape(full.client))
+        for s in samples(scrape(full.admin))
         if s.name == "app_http_request_duration_seconds_bucket"
         and s.labels["route"] == "/healthz"
         and s.labels["status"] == "200"
@@ -117,7 +143,7 @@ def test_histogram_has_the_declared_buckets(full):
 
 def test_labels_are_exactly_method_route_status(full):
     full.client.get("/")
-    for s in samples(scrape(full.client)):
+    for s in samples(scrape(full.admin)):
         if s.name in ("app_http_requests_total", "app_http_request_duration_seconds_count"):
             assert set(s.labels) == {"method", "route", "status"}
 
@@ -125,7 +151,7 @@ def test_labels_are_exactly_method_route_status(full):
 def test_app_info_carries_the_version(make_app):
     a = make_app(dict(FULL_ENV, APP_VERSION="1.2.3-test"))
     assert REGISTRY.get_sample_value("app_info", {"version": "1.2.3-test"}) == 1.0
-    assert 'app_info{version="1.2.3-test"} 1.0' in scrape(a.client)
+    assert 'app_info{version="1.2.3-test"} 1.0' in scrape(a.admin)
 
 
 def test_app_version_defaults_to_dev(make_app):
@@ -140,7 +166,7 @@ def test_exposed_app_metric_names_match_the_golden_file(full):
     full.client.get("/")
     names = {
         s.name
-        for s in samples(scrape(full.client))
+        for s in samples(scrape(full.admin))
         if s.name.startswith("app_") and not s.name.endswith("_created")
     }
     golden = GOLDEN.read_text().split()

@@ -116,18 +116,27 @@ def test_the_apps_imports_are_debians_packages():
     assert {name: path for name, path in places.items() if not path.startswith(DIST_PACKAGES)} == {}
 
 
-# Loads the app the way `gunicorn -c gunicorn.conf.py` does (config file, WSGI app, gthread
-# worker), serves a few requests, and writes the file of every module loaded since the
-# interpreter started (site and .pth imports excluded) to $MODULE_LIST as JSON.
+# Loads the app the way `gunicorn -c gunicorn.conf.py` does (config file, WSGI app, the
+# configured worker class, the admin app and its server), serves a few requests, and writes
+# the file of every module loaded since the interpreter started (site and .pth imports
+# excluded) to $MODULE_LIST as JSON.
 LOADER = textwrap.dedent("""
     import json, os, sys
     before = set(sys.modules)
     import gunicorn.app.wsgiapp, gunicorn.arbiter, gunicorn.workers.gthread
     sys.argv = ["gunicorn", "-c", "gunicorn.conf.py"]
-    wsgi = gunicorn.app.wsgiapp.WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").load()
+    application = gunicorn.app.wsgiapp.WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]")
+    assert application.cfg.worker_class.__name__ == "HeaderTimeoutWorker"
+    wsgi = application.load()
     client = wsgi.test_client()
     for path in ("/", "/config", "/healthz", "/readyz", "/metrics", "/missing"):
         client.get(path)
+    import app, app.admin
+    listener = app.admin.listen("127.0.0.1", 0)
+    app.admin.serve_in_background(listener, app.create_admin_app())
+    import urllib.request
+    for path in ("/metrics", "/healthz"):
+        urllib.request.urlopen(f"http://127.0.0.1:{listener.getsockname()[1]}{path}", timeout=10).read()
     files = {getattr(module, "__file__", None)
              for name, module in list(sys.modules.items()) if name not in before}
     files = sorted(os.path.realpath(f) for f in files if f)
