@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"maps"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example/flask-eks/eks"
+	"github.com/example/flask-eks/internal/validate"
 	"github.com/example/flask-eks/vpc"
 )
 
@@ -27,7 +30,7 @@ import (
 var projectYAML []byte
 
 // Environments accepted in the environment key.
-var environments = []string{"dev", "staging", "prod", "local"}
+var environments = []string{"dev", "staging", envProd, envLocal}
 
 // Cluster modes accepted in the clusterMode key.
 const (
@@ -51,7 +54,13 @@ type Config struct {
 	Registry   RegistryConfig
 	App        AppConfig
 	Monitoring MonitoringConfig
+
+	// Warnings are accepted but questionable settings; the program logs them.
+	Warnings []string
 }
+
+// namePrefix names the physical resources of a stack: "flask-eks-dev".
+func (c *Config) namePrefix() string { return c.Project + "-" + c.Stack }
 
 // NetworkConfig shapes the VPC.
 type NetworkConfig struct {
@@ -66,8 +75,12 @@ type ClusterConfig struct {
 	EndpointPublicAccess bool
 	PublicAccessCidrs    []string
 	LogTypes             []string
-	AdminPrincipalArns   []string
-	KubeContext          string
+	// AdminPrincipalArns get cluster-admin, ViewerPrincipalArns read-only access including
+	// Secrets (CI previews read Helm's release records). Neither lists the principal that
+	// creates the cluster: EKS gives it an admin entry of its own.
+	AdminPrincipalArns  []string
+	ViewerPrincipalArns []string
+	KubeContext         string
 }
 
 // RegistryConfig shapes the ECR repository.
@@ -86,6 +99,7 @@ type AppConfig struct {
 	MaxConnections        int
 	GunicornWorkers       int
 	GunicornThreads       int
+	MemoryMiB             int // the container's memory limit (and request)
 	RevealSecrets         bool
 	Image                 string // existing mode only
 	IngressClassName      string // existing mode only; eks mode uses the cluster's ALB class
@@ -124,9 +138,30 @@ func (s secretValue) IsSet() bool { return s.set }
 // Reveal returns the plaintext, for wrapping straight into a Pulumi secret.
 func (s secretValue) Reveal() string { return s.value }
 
-// configSource looks up a raw config value by full key ("flask-eks:vpcCidr", "aws:region").
-// Arrays and objects arrive JSON-encoded, as the Pulumi engine passes them to programs.
-type configSource func(key string) (string, bool)
+// configSource is where readConfig finds the stack's raw values: the Pulumi context when the
+// program runs, plain maps in tests.
+type configSource interface {
+	// Get returns a value by full key ("flask-eks:vpcCidr", "aws:region"). Arrays and objects
+	// arrive JSON-encoded, as the Pulumi engine passes them to programs.
+	Get(key string) (string, bool)
+	// IsSecret reports whether the stack stores the key encrypted (`pulumi config set --secret`).
+	IsSecret(key string) bool
+}
+
+// contextConfig reads the config of a running program.
+type contextConfig struct{ ctx *pulumi.Context }
+
+func (c contextConfig) Get(key string) (string, bool) { return c.ctx.GetConfig(key) }
+func (c contextConfig) IsSecret(key string) bool      { return c.ctx.IsConfigSecret(key) }
+
+// mapConfig is a configSource over a map of values and the set of keys stored as secrets.
+type mapConfig struct {
+	values  map[string]string
+	secrets map[string]bool
+}
+
+func (m mapConfig) Get(key string) (string, bool) { v, ok := m.values[key]; return v, ok }
+func (m mapConfig) IsSecret(key string) bool      { return m.secrets[key] }
 
 // schemaKey is one key of Pulumi.yaml's config schema.
 type schemaKey struct {
@@ -155,6 +190,7 @@ type reader struct {
 	src      configSource
 	schema   map[string]schemaKey
 	problems []string
+	warnings []string
 }
 
 func (r *reader) fullKey(key string) string { return r.project + ":" + key }
@@ -163,9 +199,13 @@ func (r *reader) fail(key string, format string, args ...any) {
 	r.problems = append(r.problems, r.fullKey(key)+": "+fmt.Sprintf(format, args...))
 }
 
+func (r *reader) warn(format string, args ...any) {
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+}
+
 // raw returns the configured value or the schema default, JSON-encoded for non-strings.
 func (r *reader) raw(key string) (string, bool) {
-	if v, ok := r.src(r.fullKey(key)); ok {
+	if v, ok := r.src.Get(r.fullKey(key)); ok {
 		return v, true
 	}
 	def, declared := r.schema[r.fullKey(key)]
@@ -248,33 +288,71 @@ func (r *reader) object(key string) map[string]string {
 	return out
 }
 
+// secret reads a secret key. Unset (or empty, the schema default) means generated. A value must
+// be stored encrypted: `pulumi config set --secret`, never in plain text in the stack file.
 func (r *reader) secret(key string) secretValue {
-	v, ok := r.src(r.fullKey(key))
+	v, ok := r.src.Get(r.fullKey(key))
 	if !ok || v == "" {
 		return secretValue{}
 	}
-	if len(v) < 16 {
+	if !r.src.IsSecret(r.fullKey(key)) {
 		// Never echo a secret, even a bad one.
+		r.fail(key, "is stored in plain text; accepted: a value set with `pulumi config set --secret %s`, or none (then it is generated)", key)
+	}
+	if len(v) < 16 {
 		r.fail(key, "the secret is %d characters; accepted: at least 16 characters", len(v))
 	}
 	return secretValue{value: v, set: true}
 }
 
-// Patterns the validators use.
-var (
-	k8sVersionRe   = regexp.MustCompile(`^1\.(\d+)$`)
-	dnsLabelRe     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	iamPrincipalRe = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/[\w+=,.@/-]+$`)
-	iamPolicyRe    = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$`)
-	acmCertRe      = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$`)
-	durationRe     = regexp.MustCompile(`^[1-9][0-9]*(h|d|w|y)$`)
-	quantityRe     = regexp.MustCompile(`^[1-9][0-9]*(Mi|Gi|Ti)$`)
-	regionRe       = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
-	albGroupRe     = regexp.MustCompile(`^[a-z0-9]([-.a-z0-9]{0,61}[a-z0-9])?$`)
-)
+// mebibytes reads a memory quantity in Mi or Gi, within [lo, hi] MiB.
+func (r *reader) mebibytes(key string, lo, hi int) int {
+	v := r.str(key)
+	n, ok := validate.MiB(v)
+	if !ok || n < lo || n > hi {
+		r.fail(key, "%q is not a memory size from %dMi to %dMi; accepted: a whole number of Mi or Gi, such as 256Mi", v, lo, hi)
+		return 0
+	}
+	return n
+}
 
-// minK8sMinor is the oldest Kubernetes minor version EKS Auto Mode supports.
-const minK8sMinor = 29
+// kubernetesVersion is one row of the EKS Kubernetes version calendar.
+type kubernetesVersion struct {
+	Minor           string
+	StandardSupport string // last day of standard support, YYYY-MM-DD
+	ExtendedSupport string // last day of extended support
+}
+
+// kubernetesVersions is the EKS release calendar, from "Understand the Kubernetes version
+// lifecycle on EKS" (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html):
+// 14 months of standard support after EKS releases a minor, then 12 months of extended support
+// at an extra charge per cluster hour, after which EKS upgrades the cluster itself. 1.29 and older
+// are left out: the chart's preStop uses the sleep action, GA in 1.30 (Chart.yaml's kubeVersion),
+// and 1.29's extended support has ended. When EKS releases a new minor, add its row, and move the
+// default in Pulumi.yaml once the charts this program installs support it.
+var kubernetesVersions = []kubernetesVersion{
+	{"1.30", "2025-07-23", "2026-07-23"},
+	{"1.31", "2025-11-26", "2026-11-26"},
+	{"1.32", "2026-03-23", "2027-03-23"},
+	{"1.33", "2026-07-29", "2027-07-29"},
+	{"1.34", "2026-12-02", "2027-12-02"},
+	{"1.35", "2027-03-27", "2028-03-27"},
+}
+
+// minors lists the calendar's minor versions, for error messages.
+func minors() string {
+	var out []string
+	for _, v := range kubernetesVersions {
+		out = append(out, v.Minor)
+	}
+	return strings.Join(out, ", ")
+}
+
+// The environments with rules of their own.
+const (
+	envProd  = "prod"
+	envLocal = "local"
+)
 
 var (
 	logTypes         = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
@@ -284,9 +362,32 @@ var (
 	reservedTags     = []string{"Project", "Environment", "Stack", "ManagedBy"}
 )
 
+// tagHeadroom is how many tags the program and pulumi-eks add to a resource besides the default
+// tags (Name, subnet role and tier tags, the cluster's own). User tags must leave room for them
+// within AWS's 50 tags per resource.
+const tagHeadroom = 6
+
+// The app's memory model, measured with the app's gunicorn config on loopback under a wrk load
+// of workers x threads connections (PSS of the master and its workers): 2x4 42 MiB, 2x64 72 MiB,
+// 8x8 157 MiB, 16x4 180 MiB, 16x64 254 MiB (341 MiB seen in longer runs). The estimate below is
+// above every measurement but one; it must stay within appMemoryHeadroom of the container limit,
+// or the kernel OOM-kills workers under load.
+const (
+	appMemoryBaseMiB      = 30
+	appMemoryPerWorkerMiB = 12
+	appMemoryPerThreadMiB = 0.3
+	appMemoryHeadroom     = 0.8
+)
+
+// appMemoryEstimate is the estimated memory of the app's pod in MiB.
+func appMemoryEstimate(workers, threads int) int {
+	return int(appMemoryBaseMiB + float64(workers)*(appMemoryPerWorkerMiB+float64(threads)*appMemoryPerThreadMiB) + 0.5)
+}
+
 // readConfig reads and validates the whole stack configuration. On any problem it returns one
-// error that lists every bad key with its value and what is accepted, and no Config.
-func readConfig(project, stack string, src configSource) (*Config, error) {
+// error that lists every bad key with its value and what is accepted, and no Config. today
+// dates the Kubernetes version checks.
+func readConfig(project, stack string, src configSource, today time.Time) (*Config, error) {
 	schemaProject, schema, err := projectSchema()
 	if err != nil {
 		return nil, err
@@ -299,6 +400,14 @@ func readConfig(project, stack string, src configSource) (*Config, error) {
 	c := &Config{Project: project, Stack: stack}
 	c.Environment = r.oneOf("environment", environments)
 	c.ClusterMode = r.oneOf("clusterMode", []string{modeEKS, modeExisting})
+	if c.ClusterMode == modeEKS {
+		region, _ := src.Get("aws:region")
+		c.Region = region
+		if !validate.Region(region) {
+			r.problems = append(r.problems, fmt.Sprintf(
+				"aws:region: %q is not an AWS region; accepted: a region such as eu-west-1 (required in clusterMode eks)", region))
+		}
+	}
 	c.Tags = readTags(r, c)
 
 	c.Network = NetworkConfig{
@@ -310,23 +419,15 @@ func readConfig(project, stack string, src configSource) (*Config, error) {
 		r.fail("vpcCidr", "%q %v", c.Network.VpcCidr, err)
 	}
 
-	c.Cluster = readCluster(r, c.Environment)
+	c.Cluster = readCluster(r, c, today)
 	c.Registry = RegistryConfig{
 		KeepImages:  r.integer("ecrKeepImages", 1, 1000),
 		ForceDelete: r.boolean("ecrForceDelete"),
 	}
-	c.App = readApp(r, c.Environment)
+	c.App = readApp(r, c)
 	c.Monitoring = readMonitoring(r)
 
-	switch c.ClusterMode {
-	case modeEKS:
-		region, _ := src("aws:region")
-		c.Region = region
-		if !regionRe.MatchString(region) {
-			r.problems = append(r.problems, fmt.Sprintf(
-				"aws:region: %q is not an AWS region; accepted: a region such as eu-west-1 (required in clusterMode eks)", region))
-		}
-	case modeExisting:
+	if c.ClusterMode == modeExisting {
 		if c.Cluster.KubeContext == "" {
 			r.fail("kubeContext", "is empty; accepted: the name of a context in your kubeconfig (required in clusterMode existing)")
 		}
@@ -339,6 +440,7 @@ func readConfig(project, stack string, src configSource) (*Config, error) {
 		sort.Strings(r.problems)
 		return nil, errors.New("invalid stack config (nothing was deployed):\n  - " + strings.Join(r.problems, "\n  - "))
 	}
+	c.Warnings = r.warnings
 	return c, nil
 }
 
@@ -349,64 +451,125 @@ func readTags(r *reader, c *Config) map[string]string {
 		"Stack":       c.Stack,
 		"ManagedBy":   "pulumi",
 	}
-	for k, v := range r.object("tags") {
-		switch {
-		case slices.Contains(reservedTags, k):
+	user := r.object("tags")
+	for _, k := range slices.Sorted(maps.Keys(user)) {
+		v := user[k]
+		if slices.Contains(reservedTags, k) {
 			r.fail("tags", "key %q is set by the program; accepted: any other key", k)
-		case k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:"):
-			r.fail("tags", "key %q is not accepted; accepted: 1 to 128 characters, not starting with aws:", k)
-		case len(v) > 256:
-			r.fail("tags", "value of %q is %d characters; accepted: at most 256", k, len(v))
-		default:
+		} else if why := validate.TagKey(k); why != "" {
+			r.fail("tags", "key %q %s; accepted: an AWS tag key", k, why)
+		} else if why := validate.TagValue(v); why != "" {
+			r.fail("tags", "value %q of %q %s; accepted: an AWS tag value", v, k, why)
+		} else {
 			tags[k] = v
 		}
+	}
+	if max := validate.MaxTagsPerResource - len(reservedTags) - tagHeadroom; len(user) > max {
+		r.fail("tags", "has %d tags; accepted: at most %d (AWS allows %d per resource, the program sets %d and keeps %d for its own)",
+			len(user), max, validate.MaxTagsPerResource, len(reservedTags), tagHeadroom)
 	}
 	return tags
 }
 
-func readCluster(r *reader, env string) ClusterConfig {
-	c := ClusterConfig{
+func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
+	cl := ClusterConfig{
 		KubernetesVersion:    r.str("kubernetesVersion"),
 		EndpointPublicAccess: r.boolean("endpointPublicAccess"),
 		PublicAccessCidrs:    r.list("publicAccessCidrs"),
 		LogTypes:             r.list("clusterLogTypes"),
 		AdminPrincipalArns:   r.list("adminPrincipalArns"),
+		ViewerPrincipalArns:  r.list("viewerPrincipalArns"),
 		KubeContext:          r.str("kubeContext"),
 	}
-	if m := k8sVersionRe.FindStringSubmatch(c.KubernetesVersion); m == nil {
-		r.fail("kubernetesVersion", "%q is not a Kubernetes minor version; accepted: 1.%d or newer, written like \"1.33\"", c.KubernetesVersion, minK8sMinor)
-	} else if minor, _ := strconv.Atoi(m[1]); minor < minK8sMinor {
-		r.fail("kubernetesVersion", "%q is older than EKS Auto Mode supports; accepted: 1.%d or newer", c.KubernetesVersion, minK8sMinor)
-	}
-	for _, cidr := range c.PublicAccessCidrs {
-		if _, n, err := net.ParseCIDR(cidr); err != nil || n.IP.To4() == nil || n.String() != cidr {
-			r.fail("publicAccessCidrs", "%q is not an IPv4 network CIDR; accepted: CIDRs such as 203.0.113.0/24", cidr)
-		} else if env == "prod" && c.EndpointPublicAccess && cidr == "0.0.0.0/0" {
-			r.fail("publicAccessCidrs", "%q opens the prod API endpoint to the internet; accepted: specific CIDRs, or endpointPublicAccess false", cidr)
+	readKubernetesVersion(r, c.Environment, cl.KubernetesVersion, today)
+	for _, cidr := range cl.PublicAccessCidrs {
+		p, ok := validate.IPv4Network(cidr)
+		switch {
+		case !ok:
+			r.fail("publicAccessCidrs", "%q is not an IPv4 network CIDR; accepted: CIDRs such as 192.168.10.0/24 with no host bits", cidr)
+		case c.Environment == envProd && cl.EndpointPublicAccess && p.Bits() < 16:
+			// Catches 0.0.0.0/0 and every split of it (0.0.0.0/1 with 128.0.0.0/1, ...).
+			r.fail("publicAccessCidrs", "%q is a /%d and opens the prod API endpoint to a large part of the internet; accepted: /16 or narrower CIDRs of your runners and offices, or endpointPublicAccess false", cidr, p.Bits())
+		case c.Environment == envProd && cl.EndpointPublicAccess && validate.DocumentationRange(p):
+			r.fail("publicAccessCidrs", "%q is an RFC 5737 documentation range that no client has, so the prod API would be unreachable; accepted: the egress CIDRs of your deploy runners and offices, or endpointPublicAccess false with a runner inside the VPC", cidr)
 		}
 	}
-	if c.EndpointPublicAccess && len(c.PublicAccessCidrs) == 0 {
+	if cl.EndpointPublicAccess && len(cl.PublicAccessCidrs) == 0 {
 		r.fail("publicAccessCidrs", "is empty while endpointPublicAccess is true; accepted: at least one CIDR")
 	}
-	for _, t := range c.LogTypes {
+	for _, t := range cl.LogTypes {
 		if !slices.Contains(logTypes, t) {
 			r.fail("clusterLogTypes", "%q is not a log type; accepted values: %s", t, strings.Join(logTypes, ", "))
 		}
 	}
 	for _, t := range requiredLogTypes {
-		if !slices.Contains(c.LogTypes, t) {
+		if !slices.Contains(cl.LogTypes, t) {
 			r.fail("clusterLogTypes", "%q is missing; accepted: a list that includes %s", t, strings.Join(requiredLogTypes, ", "))
 		}
 	}
-	for _, arn := range c.AdminPrincipalArns {
-		if !iamPrincipalRe.MatchString(arn) {
-			r.fail("adminPrincipalArns", "%q is not an IAM role or user ARN; accepted: arn:aws:iam::<account>:role/<name> or :user/<name>", arn)
+	seen := map[string]string{}
+	for _, key := range []string{"adminPrincipalArns", "viewerPrincipalArns"} {
+		arns := cl.AdminPrincipalArns
+		if key == "viewerPrincipalArns" {
+			arns = cl.ViewerPrincipalArns
+		}
+		for _, arn := range arns {
+			if !validate.IAMPrincipalARN(arn) {
+				r.fail(key, "%q is not an IAM role or user ARN; accepted: arn:aws:iam::<account>:role/<name> or :user/<name> (not an assumed-role session ARN)", arn)
+				continue
+			}
+			// EKS allows one access entry per principal, and the entries are keyed by a name
+			// derived from the ARN: a principal may appear once in both lists together.
+			id := eks.AccessEntryName(arn)
+			if prev, dup := seen[id]; dup {
+				r.fail(key, "%q is listed twice (also in %s); accepted: each principal once, in adminPrincipalArns or viewerPrincipalArns", arn, prev)
+				continue
+			}
+			seen[id] = key
 		}
 	}
-	return c
+	return cl
 }
 
-func readApp(r *reader, env string) AppConfig {
+// readKubernetesVersion checks the version against the EKS calendar: listed, and for prod still
+// in standard support; other stacks get a warning once standard support has ended.
+func readKubernetesVersion(r *reader, env, minor string, today time.Time) {
+	day := today.Format(time.DateOnly)
+	for _, v := range kubernetesVersions {
+		if v.Minor != minor {
+			continue
+		}
+		switch {
+		case day > v.ExtendedSupport:
+			r.fail("kubernetesVersion", "%q left EKS extended support on %s; accepted: %s (see the EKS version calendar)", minor, v.ExtendedSupport, supportedMinors(today))
+		case day > v.StandardSupport && env == envProd:
+			r.fail("kubernetesVersion", "%q left EKS standard support on %s and costs the extended-support surcharge; accepted in prod: %s", minor, v.StandardSupport, supportedMinors(today))
+		case day > v.StandardSupport:
+			r.warn("kubernetesVersion %q left EKS standard support on %s: the cluster pays the extended-support surcharge until it is upgraded (in standard support: %s)", minor, v.StandardSupport, supportedMinors(today))
+		}
+		return
+	}
+	r.fail("kubernetesVersion", "%q is not a Kubernetes minor version this program supports; accepted: %s, written like \"1.35\"", minor, minors())
+}
+
+// supportedMinors lists the versions still in standard support on today.
+func supportedMinors(today time.Time) string {
+	var out []string
+	for _, v := range kubernetesVersions {
+		if today.Format(time.DateOnly) <= v.StandardSupport {
+			out = append(out, v.Minor)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// reservedNamespaces are namespaces the app may not take: Kubernetes' own, and those of the
+// platform components this program installs.
+func reservedNamespaces() []string {
+	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoringNamespace}
+}
+
+func readApp(r *reader, c *Config) AppConfig {
 	a := AppConfig{
 		Namespace:             r.str("appNamespace"),
 		Replicas:              r.integer("appReplicas", 1, 100),
@@ -416,6 +579,7 @@ func readApp(r *reader, env string) AppConfig {
 		MaxConnections:        r.integer("maxConnections", 1, 10000),
 		GunicornWorkers:       r.integer("gunicornWorkers", 1, 16),
 		GunicornThreads:       r.integer("gunicornThreads", 1, 64),
+		MemoryMiB:             r.mebibytes("appMemory", 128, 4096),
 		RevealSecrets:         r.boolean("revealSecrets"),
 		Image:                 r.str("image"),
 		IngressClassName:      r.str("ingressClassName"),
@@ -426,8 +590,10 @@ func readApp(r *reader, env string) AppConfig {
 		SecretKey:             r.secret("secretKey"),
 		DBPassword:            r.secret("dbPassword"),
 	}
-	if !dnsLabelRe.MatchString(a.Namespace) {
+	if !validate.DNSLabel(a.Namespace) {
 		r.fail("appNamespace", "%q is not a Kubernetes namespace name; accepted: a DNS label (lower case letters, digits, -; at most 63)", a.Namespace)
+	} else if slices.Contains(reservedNamespaces(), a.Namespace) {
+		r.fail("appNamespace", "%q belongs to Kubernetes or to a platform component; accepted: a namespace of the app's own, not one of %s", a.Namespace, strings.Join(reservedNamespaces(), ", "))
 	}
 	if a.MaxReplicas < a.Replicas {
 		r.fail("appMaxReplicas", "%d is below appReplicas (%d); accepted: an integer >= appReplicas (equal turns autoscaling off)", a.MaxReplicas, a.Replicas)
@@ -435,20 +601,33 @@ func readApp(r *reader, env string) AppConfig {
 	if u, err := url.Parse(a.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		r.fail("apiBaseUrl", "%q is not an absolute URL; accepted: an http:// or https:// URL", a.APIBaseURL)
 	}
-	if a.RevealSecrets && env == "prod" {
-		r.fail("revealSecrets", "true is refused in prod; accepted: false (REVEAL_SECRETS is a debugging aid)")
+	if a.GunicornWorkers > 0 && a.GunicornThreads > 0 && a.MemoryMiB > 0 {
+		need := appMemoryEstimate(a.GunicornWorkers, a.GunicornThreads)
+		if limit := int(float64(a.MemoryMiB) * appMemoryHeadroom); need > limit {
+			r.fail("gunicornWorkers", "%d workers x %d threads need about %d MiB, more than %d%% of appMemory %dMi; accepted: fewer workers or threads, or a larger appMemory (each worker about %d MiB)",
+				a.GunicornWorkers, a.GunicornThreads, need, int(appMemoryHeadroom*100), a.MemoryMiB, appMemoryPerWorkerMiB)
+		}
 	}
-	if a.IngressClassName != "" && !dnsLabelRe.MatchString(a.IngressClassName) {
+	if a.RevealSecrets && c.Environment != envLocal {
+		r.fail("revealSecrets", "true is refused on a %s stack; accepted: false (REVEAL_SECRETS is a debugging aid for the local stack only)", c.Environment)
+	}
+	if a.IngressClassName != "" && !validate.DNSLabel(a.IngressClassName) {
 		r.fail("ingressClassName", "%q is not an IngressClass name; accepted: a DNS label", a.IngressClassName)
 	}
-	if a.AlbGroupName != "" && !albGroupRe.MatchString(a.AlbGroupName) {
+	if a.AlbGroupName != "" && !validate.ALBGroupName(a.AlbGroupName) {
 		r.fail("albGroupName", "%q is not an ALB group name; accepted: lower case letters, digits, - and ., at most 63", a.AlbGroupName)
 	}
-	if a.CertificateArn != "" && !acmCertRe.MatchString(a.CertificateArn) {
-		r.fail("certificateArn", "%q is not an ACM certificate ARN; accepted: arn:aws:acm:<region>:<account>:certificate/<uuid>", a.CertificateArn)
+	if a.CertificateArn != "" {
+		region, ok := validate.ACMCertificateARN(a.CertificateArn)
+		switch {
+		case !ok:
+			r.fail("certificateArn", "%q is not an ACM certificate ARN; accepted: arn:aws:acm:<region>:<account>:certificate/<uuid>", a.CertificateArn)
+		case c.ClusterMode == modeEKS && region != c.Region:
+			r.fail("certificateArn", "%q is in %s, but the ALBs are in aws:region %s; accepted: a certificate of %s (an ALB can only use certificates of its own region)", a.CertificateArn, region, c.Region, c.Region)
+		}
 	}
 	for _, arn := range a.PodIdentityPolicyArns {
-		if !iamPolicyRe.MatchString(arn) {
+		if !validate.IAMPolicyARN(arn) {
 			r.fail("podIdentityPolicyArns", "%q is not an IAM policy ARN; accepted: arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>", arn)
 		}
 	}
@@ -463,11 +642,11 @@ func readMonitoring(r *reader) MonitoringConfig {
 		GrafanaStorageSize:    r.str("grafanaStorageSize"),
 		NodeExporter:          r.boolean("nodeExporter"),
 	}
-	if !durationRe.MatchString(m.PrometheusRetention) {
+	if !validate.Retention(m.PrometheusRetention) {
 		r.fail("prometheusRetention", "%q is not a retention; accepted: a whole number of h, d, w or y, such as 7d", m.PrometheusRetention)
 	}
 	for key, v := range map[string]string{"prometheusStorageSize": m.PrometheusStorageSize, "grafanaStorageSize": m.GrafanaStorageSize} {
-		if !quantityRe.MatchString(v) {
+		if !validate.VolumeSize(v) {
 			r.fail(key, "%q is not a volume size; accepted: a whole number of Mi, Gi or Ti, such as 20Gi", v)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
@@ -54,8 +56,8 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:appReplicas", "0", "from 1 to 100"}},
 		{"max replicas below replicas", map[string]string{"flask-eks:appReplicas": "3", "flask-eks:appMaxReplicas": "2"}, nil,
 			[]string{"flask-eks:appMaxReplicas", "2", "below appReplicas (3)"}},
-		{"old Kubernetes", map[string]string{"flask-eks:kubernetesVersion": "1.27"}, nil,
-			[]string{"flask-eks:kubernetesVersion", `"1.27"`, "1.29 or newer"}},
+		{"old Kubernetes", map[string]string{"flask-eks:kubernetesVersion": "1.29"}, nil,
+			[]string{"flask-eks:kubernetesVersion", `"1.29"`, "accepted: 1.30, 1.31, 1.32, 1.33, 1.34, 1.35"}},
 		{"Kubernetes patch version", map[string]string{"flask-eks:kubernetesVersion": "1.33.2"}, nil,
 			[]string{"flask-eks:kubernetesVersion", `"1.33.2"`, "minor version"}},
 		{"unknown log type", map[string]string{"flask-eks:clusterLogTypes": `["api","audit","authenticator","kubelet"]`}, nil,
@@ -68,8 +70,38 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:publicAccessCidrs", `"0.0.0.0/0"`, "prod"}},
 		{"bad public access CIDR", map[string]string{"flask-eks:publicAccessCidrs": `["my-office"]`}, nil,
 			[]string{"flask-eks:publicAccessCidrs", `"my-office"`, "IPv4 network CIDR"}},
-		{"REVEAL_SECRETS in prod", map[string]string{"flask-eks:environment": "prod", "flask-eks:publicAccessCidrs": `["198.51.100.0/24"]`, "flask-eks:revealSecrets": "true"}, nil,
-			[]string{"flask-eks:revealSecrets", "refused in prod"}},
+		{"REVEAL_SECRETS in prod", map[string]string{"flask-eks:environment": "prod", "flask-eks:endpointPublicAccess": "false", "flask-eks:revealSecrets": "true"}, nil,
+			[]string{"flask-eks:revealSecrets", "refused on a prod stack"}},
+		{"REVEAL_SECRETS in dev", map[string]string{"flask-eks:revealSecrets": "true"}, nil,
+			[]string{"flask-eks:revealSecrets", "refused on a dev stack", "local stack only"}},
+		{"prod API open through two halves", map[string]string{"flask-eks:environment": "prod", "flask-eks:publicAccessCidrs": `["0.0.0.0/1","128.0.0.0/1"]`}, nil,
+			[]string{`"0.0.0.0/1" is a /1`, `"128.0.0.0/1" is a /1`, "opens the prod API endpoint"}},
+		{"prod API allow-list wider than /16", map[string]string{"flask-eks:environment": "prod", "flask-eks:publicAccessCidrs": `["52.0.0.0/8"]`}, nil,
+			[]string{`"52.0.0.0/8" is a /8`, "/16 or narrower"}},
+		{"prod API allow-list of documentation ranges", map[string]string{"flask-eks:environment": "prod", "flask-eks:publicAccessCidrs": `["198.51.100.0/24","203.0.113.64/27"]`}, nil,
+			[]string{`"198.51.100.0/24" is an RFC 5737 documentation range`, `"203.0.113.64/27" is an RFC 5737`, "runner inside the VPC"}},
+		{"duplicate admin", map[string]string{"flask-eks:adminPrincipalArns": `["arn:aws:iam::123456789012:role/admin","arn:aws:iam::123456789012:role/Admin"]`}, nil,
+			[]string{"flask-eks:adminPrincipalArns", `"arn:aws:iam::123456789012:role/Admin" is listed twice`}},
+		{"admin also a viewer", map[string]string{"flask-eks:adminPrincipalArns": `["arn:aws:iam::123456789012:role/ci"]`, "flask-eks:viewerPrincipalArns": `["arn:aws:iam::123456789012:role/ci"]`}, nil,
+			[]string{"flask-eks:viewerPrincipalArns", "listed twice (also in adminPrincipalArns)"}},
+		{"assumed-role session as admin", map[string]string{"flask-eks:adminPrincipalArns": `["arn:aws:sts::123456789012:assumed-role/admin/alice"]`}, nil,
+			[]string{"flask-eks:adminPrincipalArns", "not an assumed-role session ARN"}},
+		{"too many workers for the memory limit", map[string]string{"flask-eks:gunicornWorkers": "16", "flask-eks:gunicornThreads": "64"}, nil,
+			[]string{"flask-eks:gunicornWorkers", "16 workers x 64 threads need about 529 MiB", "appMemory 256Mi"}},
+		{"app in the default namespace", map[string]string{"flask-eks:appNamespace": "default"}, nil,
+			[]string{"flask-eks:appNamespace", `"default" belongs to Kubernetes or to a platform component`}},
+		{"app in kube-system", map[string]string{"flask-eks:appNamespace": "kube-system"}, nil,
+			[]string{"flask-eks:appNamespace", `"kube-system"`}},
+		{"app in the monitoring namespace", map[string]string{"flask-eks:appNamespace": "monitoring"}, nil,
+			[]string{"flask-eks:appNamespace", `"monitoring"`}},
+		{"certificate from another region", map[string]string{"flask-eks:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f3c2a9e-6b1d-4c7e-9a52-3e8d7b41f6a0"}, nil,
+			[]string{"flask-eks:certificateArn", "is in us-east-1, but the ALBs are in aws:region eu-west-1"}},
+		{"tag with a character AWS refuses", map[string]string{"flask-eks:tags": `{"Team":"platform#1"}`}, nil,
+			[]string{"flask-eks:tags", `value "platform#1" of "Team"`, "outside letters, digits"}},
+		{"too many tags", map[string]string{"flask-eks:tags": manyTags(41)}, nil,
+			[]string{"flask-eks:tags", "has 41 tags; accepted: at most 40"}},
+		{"secret stored in plain text", map[string]string{"flask-eks:secretKey": "plain-text-secret-0123456789"}, nil,
+			[]string{"flask-eks:secretKey", "stored in plain text", "pulumi config set --secret secretKey"}},
 		{"bad log level", map[string]string{"flask-eks:logLevel": "VERBOSE"}, nil,
 			[]string{"flask-eks:logLevel", `"VERBOSE"`, "DEBUG, INFO, WARNING, ERROR"}},
 		{"relative API base URL", map[string]string{"flask-eks:apiBaseUrl": "api.example.com"}, nil,
@@ -98,7 +130,11 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			for _, k := range c.unset {
 				delete(cfg, k)
 			}
-			rec, err := runProgram(t, "dev", cfg)
+			secret := secretConfigKeys
+			if c.name == "secret stored in plain text" {
+				secret = nil
+			}
+			rec, err := runProgramSecrets(t, "dev", cfg, secret)
 			if err == nil {
 				t.Fatal("program accepted bad config")
 			}
@@ -121,19 +157,29 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 	}
 }
 
+// manyTags returns a tags object with n keys.
+func manyTags(n int) string {
+	tags := map[string]string{}
+	for i := range n {
+		tags[fmt.Sprintf("Tag%02d", i)] = "x"
+	}
+	b, _ := json.Marshal(tags)
+	return string(b)
+}
+
 // TestConfigErrorListsEveryProblem checks that several mistakes come back in one error.
 func TestConfigErrorListsEveryProblem(t *testing.T) {
 	cfg := validDev()
 	cfg["flask-eks:azCount"] = "5"
 	cfg["flask-eks:natMode"] = "none"
-	_, err := readConfig("flask-eks", "dev", func(k string) (string, bool) { v, ok := cfg[k]; return v, ok })
+	_, err := readConfig("flask-eks", "dev", mapConfig{values: cfg}, time.Now())
 	if err == nil || !strings.Contains(err.Error(), "azCount") || !strings.Contains(err.Error(), "natMode") {
 		t.Fatalf("want one error naming azCount and natMode, got %v", err)
 	}
 }
 
 func TestDefaultsComeFromPulumiYAML(t *testing.T) {
-	cfg, err := readConfig("flask-eks", "dev", func(k string) (string, bool) { v, ok := validDev()[k]; return v, ok })
+	cfg, err := readConfig("flask-eks", "dev", mapConfig{values: validDev()}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,5 +265,52 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 		if !strings.Contains(string(readme), "`"+short+"`") {
 			t.Errorf("README.md does not document config key `%s`", short)
 		}
+	}
+}
+
+// TestKubernetesVersionCalendar checks the version rules against the EKS calendar on fixed days.
+func TestKubernetesVersionCalendar(t *testing.T) {
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	cases := []struct {
+		env, version, today string
+		wantErr, wantWarn   string
+	}{
+		{"prod", "1.34", "2026-12-02", "", ""},
+		{"prod", "1.34", "2026-12-03", "left EKS standard support on 2026-12-02", ""},
+		{"dev", "1.34", "2026-12-03", "", "left EKS standard support on 2026-12-02"},
+		{"dev", "1.31", "2026-11-27", "left EKS extended support on 2026-11-26", ""},
+		{"dev", "1.36", "2026-11-29", "not a Kubernetes minor version this program supports", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.env+"-"+c.version+"-"+c.today, func(t *testing.T) {
+			values := validDev()
+			values["flask-eks:environment"] = c.env
+			values["flask-eks:kubernetesVersion"] = c.version
+			values["flask-eks:endpointPublicAccess"] = "false"
+			cfg, err := readConfig("flask-eks", c.env, mapConfig{values: values}, day(c.today))
+			switch {
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, c.wantErr)
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case c.wantErr == "" && c.wantWarn != "" && (len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], c.wantWarn)):
+				t.Errorf("warnings %v, want one containing %q", cfg.Warnings, c.wantWarn)
+			case c.wantErr == "" && c.wantWarn == "" && len(cfg.Warnings) != 0:
+				t.Errorf("unexpected warnings %v", cfg.Warnings)
+			}
+		})
+	}
+}
+
+// TestDefaultKubernetesVersionInStandardSupport fails once the default in Pulumi.yaml leaves EKS
+// standard support: bump it (and the stacks) then, as the calendar in config.go says.
+func TestDefaultKubernetesVersionInStandardSupport(t *testing.T) {
+	_, schema, err := projectSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := schema["flask-eks:kubernetesVersion"].Default
+	if !slices.Contains(strings.Split(supportedMinors(time.Now()), ", "), fmt.Sprint(def)) {
+		t.Errorf("the default kubernetesVersion %v is not in EKS standard support today (in support: %s)", def, supportedMinors(time.Now()))
 	}
 }

@@ -8,6 +8,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -38,20 +39,20 @@ func main() {
 // program is the whole Pulumi program. It reads and validates all config first, so bad
 // config fails before a single resource is declared.
 func program(ctx *pulumi.Context) error {
-	cfg, err := readConfig(ctx.Project(), ctx.Stack(), func(key string) (string, bool) {
-		return ctx.GetConfig(key)
-	})
+	cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
 	if err != nil {
 		return err
+	}
+	for _, w := range cfg.Warnings {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return err
+		}
 	}
 	if cfg.ClusterMode == modeExisting {
 		return deployToExistingCluster(ctx, cfg)
 	}
 	return deployToEKS(ctx, cfg)
 }
-
-// namePrefix names the physical resources of a stack: "flask-eks-dev".
-func (c *Config) namePrefix() string { return c.Project + "-" + c.Stack }
 
 // deployToEKS builds the AWS half (network, cluster, registry) and then the Kubernetes half.
 func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
@@ -87,6 +88,7 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		PublicAccessCidrs:    cfg.Cluster.PublicAccessCidrs,
 		LogTypes:             cfg.Cluster.LogTypes,
 		AdminPrincipalArns:   cfg.Cluster.AdminPrincipalArns,
+		ViewerPrincipalArns:  cfg.Cluster.ViewerPrincipalArns,
 		StorageClassName:     storageClassName,
 		IngressClassName:     ingressClassName,
 	}, withAWS)
@@ -251,6 +253,10 @@ func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 		CertificateArn:  cfg.App.CertificateArn,
 		ServiceMonitor:  t.ServiceMonitor,
 	}
+	// Memory request and limit alike: the pod gets what config.go sized the workers for, and
+	// is never the first to be evicted when its node runs short of memory.
+	mem := fmt.Sprintf("%dMi", cfg.App.MemoryMiB)
+	s.Resources.RequestsMemory, s.Resources.LimitsMemory = mem, mem
 	s.Autoscaling.Enabled = cfg.App.MaxReplicas > cfg.App.Replicas
 	s.Autoscaling.MinReplicas = cfg.App.Replicas
 	s.Autoscaling.MaxReplicas = cfg.App.MaxReplicas

@@ -396,15 +396,32 @@ func stackConfig(t *testing.T, stack string) map[string]string {
 	return out
 }
 
+// secretConfigKeys are the keys a stack stores encrypted when set (`pulumi config set --secret`).
+var secretConfigKeys = []string{"flask-eks:secretKey", "flask-eks:dbPassword"}
+
 // runProgram runs the whole program under mocks with the given config and returns what it
-// registered and the program's error.
+// registered and the program's error. The secret keys count as set with --secret.
 func runProgram(t *testing.T, stack string, config map[string]string) (*recorder, error) {
+	t.Helper()
+	return runProgramSecrets(t, stack, config, secretConfigKeys)
+}
+
+// runProgramSecrets is runProgram with the list of keys the stack stores encrypted.
+func runProgramSecrets(t *testing.T, stack string, config map[string]string, secretKeys []string) (*recorder, error) {
 	t.Helper()
 	b, err := json.Marshal(config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(pulumi.EnvConfig, string(b))
+	var secret []string
+	for _, k := range secretKeys {
+		if _, ok := config[k]; ok {
+			secret = append(secret, k)
+		}
+	}
+	sk, _ := json.Marshal(secret)
+	t.Setenv(pulumi.EnvConfigSecretKeys, string(sk))
 	rec := newRecorder(stack, config["aws:region"])
 	err = pulumi.RunErr(program, pulumi.WithMocks(mockProject, stack, rec))
 	return rec, err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -23,6 +22,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/podidentity"
 )
 
 // AppArgs configures an App. Exactly one of Build and Image is set.
@@ -146,10 +147,15 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("app %q: creating namespace: %w", name, err)
 	}
 
+	releaseDeps := append([]pulumi.Resource{}, args.ReleaseDependsOn...)
 	if args.PodIdentity != nil {
-		if err := podIdentity(ctx, name, a, args); err != nil {
+		association, err := podIdentity(ctx, name, a, args)
+		if err != nil {
 			return nil, fmt.Errorf("app %q: %w", name, err)
 		}
+		// The pods must find their AWS credentials from their first start: EKS injects them only
+		// into pods created after the association exists.
+		releaseDeps = append(releaseDeps, association)
 	}
 
 	secret, err := appSecret(ctx, name, ns, args, k8s)
@@ -157,7 +163,12 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("app %q: %w", name, err)
 	}
 
+	chartDigest, err := ChartDigest(args.ChartPath)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", name, err)
+	}
 	values := releaseValues(args, repository, digest, secret.Metadata.Name().Elem())
+	values["chartDigest"] = pulumi.String(chartDigest)
 	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
 		Name:      pulumi.String(args.Settings.ReleaseName),
 		Chart:     pulumi.String(args.ChartPath),
@@ -169,7 +180,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		Timeout:       pulumi.Int(600),
 		MaxHistory:    pulumi.Int(10),
 		SkipAwait:     pulumi.Bool(args.SkipAwait),
-	}, append(k8s, pulumi.DependsOn(args.ReleaseDependsOn))...)
+	}, append(k8s, pulumi.DependsOn(releaseDeps))...)
 	if err != nil {
 		return nil, fmt.Errorf("app %q: creating Helm release: %w", name, err)
 	}
@@ -309,44 +320,20 @@ func lifecyclePolicy(keep int) (string, error) {
 	return string(b), nil
 }
 
-// podIdentity declares an IAM role that EKS Pod Identity may assume for the app's
-// ServiceAccount, the policy attachments, and the association.
-func podIdentity(ctx *pulumi.Context, name string, a *App, args *AppArgs) error {
-	trust, err := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect":    "Allow",
-			"Principal": map[string]any{"Service": "pods.eks.amazonaws.com"},
-			"Action":    []string{"sts:AssumeRole", "sts:TagSession"},
-		}},
+// podIdentity gives the app's ServiceAccount the configured policies through EKS Pod Identity.
+func podIdentity(ctx *pulumi.Context, name string, a *App, args *AppArgs) (*awseks.PodIdentityAssociation, error) {
+	sa := serviceAccountName(args.Settings)
+	r, err := podidentity.New(ctx, name+"-pod-identity", a, podidentity.Args{
+		ClusterName:    args.PodIdentity.ClusterName,
+		Namespace:      args.Namespace,
+		ServiceAccount: sa,
+		PolicyArns:     args.PodIdentity.PolicyArns,
+		Description:    fmt.Sprintf("EKS Pod Identity role of %s/%s", args.Namespace, sa),
 	})
 	if err != nil {
-		return fmt.Errorf("encoding Pod Identity trust policy: %w", err)
+		return nil, err
 	}
-	role, err := iam.NewRole(ctx, name+"-pod-identity", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(string(trust)),
-		Description:      pulumi.Sprintf("EKS Pod Identity role of %s/%s", args.Namespace, serviceAccountName(args.Settings)),
-	}, pulumi.Parent(a))
-	if err != nil {
-		return fmt.Errorf("creating Pod Identity role: %w", err)
-	}
-	for i, arn := range args.PodIdentity.PolicyArns {
-		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-pod-identity-%d", name, i), &iam.RolePolicyAttachmentArgs{
-			Role:      role.Name,
-			PolicyArn: pulumi.String(arn),
-		}, pulumi.Parent(a)); err != nil {
-			return fmt.Errorf("attaching %s: %w", arn, err)
-		}
-	}
-	if _, err := awseks.NewPodIdentityAssociation(ctx, name, &awseks.PodIdentityAssociationArgs{
-		ClusterName:    args.PodIdentity.ClusterName,
-		Namespace:      pulumi.String(args.Namespace),
-		ServiceAccount: pulumi.String(serviceAccountName(args.Settings)),
-		RoleArn:        role.Arn,
-	}, pulumi.Parent(a)); err != nil {
-		return fmt.Errorf("creating Pod Identity association: %w", err)
-	}
-	return nil
+	return r.Association, nil
 }
 
 // chartName is the name in app/chart/Chart.yaml (chart.Name; a test keeps them equal). It is not

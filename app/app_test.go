@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,7 +154,7 @@ func runApp(t *testing.T, mutate func(*AppArgs)) (*run, error) {
 		args := &AppArgs{
 			Provider:  p,
 			Namespace: "flask-app",
-			ChartPath: "./app/chart",
+			ChartPath: "chart", // the package directory is the test's working directory
 			Settings: ChartSettings{
 				Environment: "prod", ReleaseName: "flask-app", Replicas: 3, LogLevel: "INFO",
 				APIBaseURL: "https://api.example.com", IngressEnabled: true, AlbGroupName: "shared",
@@ -302,6 +303,14 @@ func TestContentTag(t *testing.T) {
 		}
 		seen[got] = true
 	}
+	// A mode change rebuilds the image (pulumi-docker hashes modes), so it must change the tag:
+	// ECR's IMMUTABLE tags would refuse the rebuilt image under the old one.
+	if err := os.Chmod(filepath.Join(dir, "app", "__init__.py"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := tag(); seen[got] {
+		t.Errorf("chmod +x app/__init__.py kept tag %s", got)
+	}
 	write(".dockerignore", "app/*.py\n")
 	if _, err := ContentTag(dir); err == nil {
 		t.Error("an unsupported .dockerignore pattern was accepted")
@@ -357,7 +366,7 @@ func values(t *testing.T, r *run) resource.PropertyMap {
 func TestReleaseValues(t *testing.T) {
 	r := mustRun(t, nil)
 	rel := r.mocks.one(t, "kubernetes:helm.sh/v3:Release").Inputs
-	if rel["chart"].StringValue() != "./app/chart" || rel["namespace"].StringValue() != "flask-app" || rel["name"].StringValue() != "flask-app" {
+	if rel["chart"].StringValue() != "chart" || rel["namespace"].StringValue() != "flask-app" || rel["name"].StringValue() != "flask-app" {
 		t.Errorf("release = chart %v namespace %v name %v", rel["chart"], rel["namespace"], rel["name"])
 	}
 	if !rel["atomic"].BoolValue() || rel["skipAwait"].BoolValue() {
@@ -528,6 +537,7 @@ func TestPodIdentity(t *testing.T) {
 		Statement []struct {
 			Principal struct{ Service string }
 			Action    []string
+			Condition map[string]map[string]string
 		}
 	}
 	if err := json.Unmarshal([]byte(role["assumeRolePolicy"].StringValue()), &trust); err != nil {
@@ -536,6 +546,14 @@ func TestPodIdentity(t *testing.T) {
 	if trust.Statement[0].Principal.Service != "pods.eks.amazonaws.com" || !slices.Equal(trust.Statement[0].Action, []string{"sts:AssumeRole", "sts:TagSession"}) {
 		t.Errorf("trust policy = %+v", trust)
 	}
+	// Only this cluster's flask-app ServiceAccount in flask-app may assume the role.
+	if want := map[string]string{
+		"aws:RequestTag/eks-cluster-name":           "flask-eks-test",
+		"aws:RequestTag/kubernetes-namespace":       "flask-app",
+		"aws:RequestTag/kubernetes-service-account": "flask-app",
+	}; !maps.Equal(trust.Statement[0].Condition["StringEquals"], want) {
+		t.Errorf("trust policy conditions = %v, want %v", trust.Statement[0].Condition, want)
+	}
 	if n := r.mocks.count("aws:iam/rolePolicyAttachment:RolePolicyAttachment"); n != 2 {
 		t.Errorf("%d policy attachments, want 2", n)
 	}
@@ -543,6 +561,11 @@ func TestPodIdentity(t *testing.T) {
 	if assoc["clusterName"].StringValue() != "flask-eks-test" || assoc["namespace"].StringValue() != "flask-app" ||
 		assoc["serviceAccount"].StringValue() != "flask-app" || !strings.HasSuffix(assoc["roleArn"].StringValue(), ":role/app-pod-identity") {
 		t.Errorf("association = %v", assoc)
+	}
+	// The pods must start with credentials: the release waits for the association.
+	release := r.mocks.one(t, "kubernetes:helm.sh/v3:Release")
+	if !slices.Contains(release.RegisterRPC.GetDependencies(), urnOf(r.mocks.one(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation"))) {
+		t.Errorf("the release does not depend on the Pod Identity association: %v", release.RegisterRPC.GetDependencies())
 	}
 	if none := mustRun(t, nil); none.mocks.count("aws:iam/role:Role") != 0 {
 		t.Error("a Pod Identity role exists although none was asked for")
@@ -587,5 +610,50 @@ func TestSplitImage(t *testing.T) {
 		if [3]string{r, tag, d} != want {
 			t.Errorf("splitImage(%q) = %q %q %q, want %v", ref, r, tag, d, want)
 		}
+	}
+}
+
+// TestChartDigest: a template-only edit changes the digest the release gets as a value, so the
+// helm/v3 Release (which compares values and chart version) upgrades.
+func TestChartDigest(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join("chart")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := ChartDigest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := filepath.Join(dir, "templates", "deployment.yaml")
+	b, _ := os.ReadFile(dep)
+	if err := os.WriteFile(dep, append(b, []byte("# a template-only edit\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := ChartDigest(dir); after == before {
+		t.Errorf("a template edit kept the chart digest %s", before)
+	}
+
+	r := mustRun(t, nil)
+	want, err := ChartDigest(filepath.Join("chart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := values(t, r)["chartDigest"]; !got.IsString() || got.StringValue() != want {
+		t.Errorf("release value chartDigest = %v, want %s", got, want)
 	}
 }

@@ -15,19 +15,47 @@ import (
 )
 
 // ContentTag returns "src-" and the first 12 hex digits of a SHA-256 over what the image is
-// built from: the Dockerfile and every file of the build context that .dockerignore lets
-// through, each framed by its relative path and size, in lexical order. A change to anything
-// the image contains gives a new tag; a change to anything else (tests, README, benchmark)
-// does not, so it neither rebuilds the image nor rolls the pods. With the repository's
-// IMMUTABLE tags that also means a tag always names the same bytes. It is computed while
-// declaring (plain file reads, not inside an apply), so preview shows the tag.
+// built from: the Dockerfile and every file and symlink of the build context that
+// .dockerignore lets through, each framed by its relative path, mode and size, in lexical
+// order. A change to anything the image contains gives a new tag; a change to anything else
+// (tests, README, benchmark) does not, so it neither rebuilds the image nor rolls the pods.
+//
+// The mode is in the hash because pulumi-docker's own context digest, which decides whether it
+// rebuilds, hashes file modes too: a chmod, or a checkout under another umask, rebuilds the
+// image, and with the repository's IMMUTABLE tags a rebuild under an unchanged tag would be
+// refused by ECR (ImageTagAlreadyExistsException). So whenever the image can be rebuilt, its tag
+// changes, and a tag always names the same bytes. It is computed while declaring (plain file
+// reads, not inside an apply), so preview shows the tag.
 func ContentTag(dir string) (string, error) {
 	ignore, err := readDockerignore(filepath.Join(dir, ".dockerignore"))
 	if err != nil {
 		return "", err
 	}
+	sum, err := hashTree(dir, func(rel string) bool { return rel == "Dockerfile" || !ignore.excludes(rel) })
+	if err != nil {
+		return "", fmt.Errorf("hashing build context %s: %w", dir, err)
+	}
+	return "src-" + sum[:12], nil
+}
+
+// ChartDigest returns the first 16 hex digits of a SHA-256 over every file of a chart
+// directory (path, mode, size and content). The component passes it to the release as a value:
+// a helm/v3 Release with a local chart notices only changed values or a changed chart version
+// (pulumi-kubernetes issues 2251 and 2672), so without it an edit of a template alone would never
+// reach the cluster.
+func ChartDigest(dir string) (string, error) {
+	sum, err := hashTree(dir, func(string) bool { return true })
+	if err != nil {
+		return "", fmt.Errorf("hashing chart %s: %w", dir, err)
+	}
+	return sum[:16], nil
+}
+
+// hashTree hashes the regular files and symlinks under dir that include admits, in lexical
+// order, each framed by its slash-separated relative path, mode and size.
+func hashTree(dir string, include func(rel string) bool) (string, error) {
 	h := sha256.New()
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -36,11 +64,21 @@ func ContentTag(dir string) (string, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if !d.Type().IsRegular() || (rel != "Dockerfile" && ignore.excludes(rel)) {
+		symlink := d.Type()&fs.ModeSymlink != 0
+		if (!d.Type().IsRegular() && !symlink) || !include(rel) {
 			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00", rel, info.Mode(), info.Size())
+		if symlink {
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(h, target)
 			return err
 		}
 		f, err := os.Open(p)
@@ -48,14 +86,13 @@ func ContentTag(dir string) (string, error) {
 			return err
 		}
 		defer f.Close()
-		fmt.Fprintf(h, "%s\x00%d\x00", rel, info.Size())
 		_, err = io.Copy(h, f)
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("hashing build context %s: %w", dir, err)
+		return "", err
 	}
-	return "src-" + hex.EncodeToString(h.Sum(nil))[:12], nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // dockerignore is the subset of .dockerignore rules this repository uses, evaluated like

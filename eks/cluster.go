@@ -5,6 +5,7 @@ package eks
 
 import (
 	"fmt"
+	"strings"
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	pulumieks "github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
@@ -12,8 +13,42 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// ClusterAdminPolicyArn is the EKS access policy that grants cluster-admin.
-const ClusterAdminPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+// EKS access policies (https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html).
+const (
+	// ClusterAdminPolicyArn grants cluster-admin.
+	ClusterAdminPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+	// AdminViewPolicyArn grants get, list and watch on every resource, Secrets included ("Note
+	// this includes Kubernetes Secrets"), unlike AmazonEKSViewPolicy. A `pulumi preview` needs
+	// that: the Helm releases' state lives in helm.sh/release.v1 Secrets.
+	AdminViewPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
+)
+
+// AccessEntryName is the stable key of a principal's access entry, derived from its ARN:
+// "<account>-role-<name>" (a path folded into the name, punctuation into "-", lower case, as IAM
+// names are unique regardless of case). Keying by ARN rather than list position means that
+// reordering or shortening the config list never replaces another principal's entry.
+func AccessEntryName(principalArn string) string {
+	parts := strings.SplitN(principalArn, ":", 6)
+	if len(parts) != 6 {
+		return sanitize(principalArn)
+	}
+	return sanitize(parts[4] + "-" + parts[5])
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
 
 // ClusterArgs configures a Cluster.
 type ClusterArgs struct {
@@ -38,8 +73,13 @@ type ClusterArgs struct {
 	PublicAccessCidrs    []string
 	// LogTypes are the control-plane log types sent to CloudWatch.
 	LogTypes []string
-	// AdminPrincipalArns get access entries with the cluster-admin policy.
-	AdminPrincipalArns []string
+	// AdminPrincipalArns get access entries with the cluster-admin policy, ViewerPrincipalArns
+	// entries with the admin-view policy (read-only, Secrets included). Neither may list the
+	// principal that creates the cluster: pulumi-eks v3 always sets
+	// bootstrapClusterCreatorAdminPermissions, so EKS gives the creator an admin entry of its
+	// own, and a second entry for it fails with 409 ResourceInUseException (pulumi-eks#2373).
+	AdminPrincipalArns  []string
+	ViewerPrincipalArns []string
 	// StorageClassName and IngressClassName name the objects Classes creates.
 	StorageClassName string
 	IngressClassName string
@@ -79,17 +119,21 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	access := map[string]pulumieks.AccessEntryArgs{}
-	for i, arn := range args.AdminPrincipalArns {
-		access[fmt.Sprintf("admin-%d", i)] = pulumieks.AccessEntryArgs{
-			PrincipalArn: pulumi.String(arn),
-			AccessPolicies: map[string]pulumieks.AccessPolicyAssociationInput{
-				"cluster-admin": pulumieks.AccessPolicyAssociationArgs{
-					PolicyArn:   pulumi.String(ClusterAdminPolicyArn),
-					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+	grant := func(arns []string, policyName, policyArn string) {
+		for _, arn := range arns {
+			access[AccessEntryName(arn)] = pulumieks.AccessEntryArgs{
+				PrincipalArn: pulumi.String(arn),
+				AccessPolicies: map[string]pulumieks.AccessPolicyAssociationInput{
+					policyName: pulumieks.AccessPolicyAssociationArgs{
+						PolicyArn:   pulumi.String(policyArn),
+						AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+					},
 				},
-			},
+			}
 		}
 	}
+	grant(args.AdminPrincipalArns, "cluster-admin", ClusterAdminPolicyArn)
+	grant(args.ViewerPrincipalArns, "admin-view", AdminViewPolicyArn)
 
 	// pulumi-eks is a remote component: it only gets the providers it is handed explicitly,
 	// not those its parent inherited. Pass on ours, so its IAM roles, security groups and
@@ -105,7 +149,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	authMode := pulumieks.AuthenticationModeApi
-	noPublicIP := false
+	noPublicIP, corednsAddon := false, false
 	cluster, err := pulumieks.NewCluster(ctx, name, &pulumieks.ClusterArgs{
 		Name:               pulumi.String(args.Name),
 		Version:            pulumi.String(args.Version),
@@ -128,6 +172,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// An IAM OIDC provider lets tools that only speak IRSA get AWS access; the app itself
 		// uses EKS Pod Identity, which needs none.
 		CreateOidcProvider: pulumi.Bool(true),
+		// pulumi-eks v3.9.1 creates the CoreDNS managed add-on even in Auto Mode
+		// (pulumi-eks#1726). Auto Mode runs DNS itself, "CoreDNS running as a system service
+		// directly on each node", and the CoreDNS deployment is only needed next to non-Auto
+		// Mode nodes, which this cluster has none of
+		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-networking.html#dns-consider).
+		CorednsAddonOptions: &pulumieks.CoreDnsAddonOptionsArgs{Enabled: &corednsAddon},
 	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(providers...))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)

@@ -2,6 +2,7 @@ package eks
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -77,6 +78,7 @@ func testArgs() *ClusterArgs {
 		PublicAccessCidrs:    []string{"198.51.100.0/24"},
 		LogTypes:             []string{"api", "audit", "authenticator"},
 		AdminPrincipalArns:   []string{"arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/ci"},
+		ViewerPrincipalArns:  []string{"arn:aws:iam::123456789012:role/ci/preview"},
 		StorageClassName:     "gp3",
 		IngressClassName:     "alb",
 	}
@@ -177,22 +179,36 @@ func TestClusterInputs(t *testing.T) {
 	if in["name"].StringValue() != "flask-eks-test" || in["version"].StringValue() != "1.33" || in["vpcId"].StringValue() != "vpc-0123" {
 		t.Errorf("name/version/vpc = %v %v %v", in["name"], in["version"], in["vpcId"])
 	}
+	// Entries are keyed by the principal, not by list position: reordering the config list
+	// must not replace them.
 	entries := in["accessEntries"].ObjectValue()
-	if len(entries) != 2 {
-		t.Fatalf("%d access entries, want 2", len(entries))
+	want := map[string][2]string{
+		"123456789012-role-admin":      {"arn:aws:iam::123456789012:role/admin", ClusterAdminPolicyArn},
+		"123456789012-role-ci":         {"arn:aws:iam::123456789012:role/ci", ClusterAdminPolicyArn},
+		"123456789012-role-ci-preview": {"arn:aws:iam::123456789012:role/ci/preview", AdminViewPolicyArn},
 	}
-	var principals []string
-	for _, e := range entries {
-		e := e.ObjectValue()
-		principals = append(principals, e["principalArn"].StringValue())
-		pol := e["accessPolicies"].ObjectValue()["cluster-admin"].ObjectValue()
-		if pol["policyArn"].StringValue() != ClusterAdminPolicyArn || pol["accessScope"].ObjectValue()["type"].StringValue() != "cluster" {
-			t.Errorf("access policy = %v", pol)
+	if len(entries) != len(want) {
+		t.Fatalf("access entries %v, want %v", slices.Sorted(maps.Keys(entries)), slices.Sorted(maps.Keys(want)))
+	}
+	for key, w := range want {
+		e, ok := entries[resource.PropertyKey(key)]
+		if !ok {
+			t.Errorf("no access entry %q", key)
+			continue
+		}
+		if got := e.ObjectValue()["principalArn"].StringValue(); got != w[0] {
+			t.Errorf("entry %s principal = %s, want %s", key, got, w[0])
+		}
+		for _, pol := range e.ObjectValue()["accessPolicies"].ObjectValue() {
+			pol := pol.ObjectValue()
+			if pol["policyArn"].StringValue() != w[1] || pol["accessScope"].ObjectValue()["type"].StringValue() != "cluster" {
+				t.Errorf("entry %s policy = %v, want %s on the cluster", key, pol, w[1])
+			}
 		}
 	}
-	slices.Sort(principals)
-	if !slices.Equal(principals, []string{"arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/ci"}) {
-		t.Errorf("access entry principals = %v", principals)
+	// Auto Mode runs DNS on each node; the CoreDNS add-on pulumi-eks would create is off.
+	if co := in["corednsAddonOptions"].ObjectValue(); co["enabled"].BoolValue() {
+		t.Errorf("corednsAddonOptions = %v, want the CoreDNS add-on disabled in Auto Mode", co)
 	}
 	if !slices.Contains(c.RegisterRPC.GetDependencies(), "urn:pulumi:test::flask-eks::pulumi:providers:kubernetes::egress-stand-in") {
 		t.Errorf("cluster does not wait for NAT egress: %v", c.RegisterRPC.GetDependencies())
@@ -352,6 +368,22 @@ func TestClusterArgsValidation(t *testing.T) {
 		}
 		if len(r.mocks.byType("eks:index:Cluster")) != 0 {
 			t.Errorf("%s: cluster declared despite bad args", name)
+		}
+	}
+}
+
+// TestAccessEntryName: the key depends on the principal alone, so it is stable across list
+// reorderings, and principals that IAM treats as one (names are case-insensitive) get one key.
+func TestAccessEntryName(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:iam::123456789012:role/platform-admin":      "123456789012-role-platform-admin",
+		"arn:aws:iam::123456789012:role/Platform-Admin":      "123456789012-role-platform-admin",
+		"arn:aws:iam::123456789012:role/ci/deploy_prod":      "123456789012-role-ci-deploy-prod",
+		"arn:aws:iam::210987654321:user/alice@example.com":   "210987654321-user-alice-example-com",
+		"arn:aws-us-gov:iam::123456789012:role/gov-operator": "123456789012-role-gov-operator",
+	} {
+		if got := AccessEntryName(arn); got != want {
+			t.Errorf("AccessEntryName(%s) = %s, want %s", arn, got, want)
 		}
 	}
 }
