@@ -78,7 +78,7 @@ func itConfig(logLevel string) auto.ConfigMap {
 // the Kubernetes half of main.go, through an explicit provider for the test's API server.
 func kubernetesHalf(kubeconfig string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		cfg, err := readConfig(ctx.Project(), ctx.Stack(), func(k string) (string, bool) { return ctx.GetConfig(k) })
+		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
 		if err != nil {
 			return err
 		}
@@ -639,7 +639,7 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 func renderStack(t *testing.T, stackName string) []chart.Manifest {
 	t.Helper()
 	raw := stackConfig(t, stackName)
-	cfg, err := readConfig("flask-eks", stackName, func(k string) (string, bool) { v, ok := raw[k]; return v, ok })
+	cfg, err := readConfig("flask-eks", stackName, mapConfig{values: raw}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,6 +168,9 @@ type kubeTarget struct {
 	ServiceMonitor bool
 	// SkipAwait deploys without waiting for pods (API servers without nodes).
 	SkipAwait bool
+	// ChartPath overrides the app chart's directory (default ./app/chart, relative to the
+	// project): the integration test deploys an edited copy.
+	ChartPath string
 }
 
 // workloads are the deployed Kubernetes half.
@@ -210,10 +213,13 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		releaseDeps = append(releaseDeps, w.Monitoring.Release)
 	}
 
+	if t.ChartPath == "" {
+		t.ChartPath = chartPath
+	}
 	args := &app.AppArgs{
 		Provider:         t.Provider,
 		Namespace:        cfg.App.Namespace,
-		ChartPath:        chartPath,
+		ChartPath:        t.ChartPath,
 		Settings:         chartSettings(cfg, t),
 		IngressClassName: t.IngressClassName,
 		SecretKey:        secretKey,
