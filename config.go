@@ -53,6 +53,7 @@ type Config struct {
 	Cluster    ClusterConfig
 	Registry   RegistryConfig
 	App        AppConfig
+	Ingress    IngressConfig
 	Monitoring MonitoringConfig
 
 	// Warnings are accepted but questionable settings; the program logs them.
@@ -102,16 +103,50 @@ type AppConfig struct {
 	MemoryMiB             int // the container's memory limit (and request)
 	RevealSecrets         bool
 	Image                 string // existing mode only
-	IngressClassName      string // existing mode only; eks mode uses the cluster's ALB class
-	ServiceType           string
-	AlbGroupName          string
-	CertificateArn        string
 	PodIdentityPolicyArns []string
 	// SecretKey and DBPassword come from `pulumi config set --secret`; unset ones are
 	// generated with pulumi-random in main.go.
 	SecretKey  secretValue
 	DBPassword secretValue
 }
+
+// IngressConfig is how the app and Grafana are reached: load balancers, host names and TLS.
+type IngressConfig struct {
+	// Domain is the app's host name; "" serves the app over HTTP on the ALB's generated name,
+	// a mode for trying the program out.
+	Domain string
+	// GrafanaDomain is Grafana's host name, "" for none.
+	GrafanaDomain string
+	// HostedZone is the Route 53 zone (name or ID) that holds Domain and GrafanaDomain: the
+	// program validates its ACM certificate there, and ExternalDNS writes the records.
+	HostedZone string
+	// CertificateArn overrides the ACM certificate the program would request: a certificate
+	// managed elsewhere that covers both host names.
+	CertificateArn string
+	// GrafanaExposure is internal (an internal ALB), public (an internet-facing ALB limited to
+	// GrafanaInboundCidrs, TLS only) or none (kubectl port-forward).
+	GrafanaExposure     string
+	GrafanaInboundCidrs []string
+	// AccessLogDays is how long the ALBs' access logs are kept.
+	AccessLogDays int
+	// ClassName (existing mode only) is the cluster's own IngressClass, "" for no Ingress;
+	// ServiceType is the app Service's type.
+	ClassName   string
+	ServiceType string
+}
+
+// TLS reports whether the ALBs serve HTTPS: with a certificate from the config, or one the
+// program requests and validates in the hosted zone.
+func (i IngressConfig) TLS() bool {
+	return i.CertificateArn != "" || (i.Domain != "" && i.HostedZone != "")
+}
+
+// Grafana exposures.
+const (
+	grafanaInternal = "internal"
+	grafanaPublic   = "public"
+	grafanaNone     = "none"
+)
 
 // MonitoringConfig shapes kube-prometheus-stack.
 type MonitoringConfig struct {
@@ -120,6 +155,9 @@ type MonitoringConfig struct {
 	PrometheusStorageSize string
 	GrafanaStorageSize    string
 	NodeExporter          bool
+	// AlertWebhookURL is a Slack or generic webhook receiver for Alertmanager; unset sends
+	// alerts nowhere.
+	AlertWebhookURL secretValue
 }
 
 // secretValue holds a secret config value in memory. It never prints its value, so a stray
@@ -425,6 +463,7 @@ func readConfig(project, stack string, src configSource, today time.Time) (*Conf
 		ForceDelete: r.boolean("ecrForceDelete"),
 	}
 	c.App = readApp(r, c)
+	c.Ingress = readIngress(r, c)
 	c.Monitoring = readMonitoring(r)
 
 	if c.ClusterMode == modeExisting {
@@ -582,10 +621,6 @@ func readApp(r *reader, c *Config) AppConfig {
 		MemoryMiB:             r.mebibytes("appMemory", 128, 4096),
 		RevealSecrets:         r.boolean("revealSecrets"),
 		Image:                 r.str("image"),
-		IngressClassName:      r.str("ingressClassName"),
-		ServiceType:           r.oneOf("serviceType", serviceTypes),
-		AlbGroupName:          r.str("albGroupName"),
-		CertificateArn:        r.str("certificateArn"),
 		PodIdentityPolicyArns: r.list("podIdentityPolicyArns"),
 		SecretKey:             r.secret("secretKey"),
 		DBPassword:            r.secret("dbPassword"),
@@ -611,27 +646,91 @@ func readApp(r *reader, c *Config) AppConfig {
 	if a.RevealSecrets && c.Environment != envLocal {
 		r.fail("revealSecrets", "true is refused on a %s stack; accepted: false (REVEAL_SECRETS is a debugging aid for the local stack only)", c.Environment)
 	}
-	if a.IngressClassName != "" && !validate.DNSLabel(a.IngressClassName) {
-		r.fail("ingressClassName", "%q is not an IngressClass name; accepted: a DNS label", a.IngressClassName)
-	}
-	if a.AlbGroupName != "" && !validate.ALBGroupName(a.AlbGroupName) {
-		r.fail("albGroupName", "%q is not an ALB group name; accepted: lower case letters, digits, - and ., at most 63", a.AlbGroupName)
-	}
-	if a.CertificateArn != "" {
-		region, ok := validate.ACMCertificateARN(a.CertificateArn)
-		switch {
-		case !ok:
-			r.fail("certificateArn", "%q is not an ACM certificate ARN; accepted: arn:aws:acm:<region>:<account>:certificate/<uuid>", a.CertificateArn)
-		case c.ClusterMode == modeEKS && region != c.Region:
-			r.fail("certificateArn", "%q is in %s, but the ALBs are in aws:region %s; accepted: a certificate of %s (an ALB can only use certificates of its own region)", a.CertificateArn, region, c.Region, c.Region)
-		}
-	}
 	for _, arn := range a.PodIdentityPolicyArns {
 		if !validate.IAMPolicyARN(arn) {
 			r.fail("podIdentityPolicyArns", "%q is not an IAM policy ARN; accepted: arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>", arn)
 		}
 	}
 	return a
+}
+
+func readIngress(r *reader, c *Config) IngressConfig {
+	in := IngressConfig{
+		Domain:              strings.ToLower(r.str("domain")),
+		GrafanaDomain:       strings.ToLower(r.str("grafanaDomain")),
+		HostedZone:          r.str("hostedZone"),
+		CertificateArn:      r.str("certificateArn"),
+		GrafanaExposure:     r.oneOf("grafanaExposure", []string{grafanaInternal, grafanaPublic, grafanaNone}),
+		GrafanaInboundCidrs: r.list("grafanaInboundCidrs"),
+		AccessLogDays:       r.integer("albAccessLogDays", 1, 3650),
+		ClassName:           r.str("ingressClassName"),
+		ServiceType:         r.oneOf("serviceType", serviceTypes),
+	}
+	for key, host := range map[string]string{"domain": in.Domain, "grafanaDomain": in.GrafanaDomain} {
+		switch {
+		case host == "":
+		case strings.Contains(host, "*"):
+			r.fail(key, "%q is a wildcard; accepted: the one host name the ALB serves, such as app.example.com (an Ingress rule and a DNS record need a host)", host)
+		case !validate.Hostname(host):
+			r.fail(key, "%q is not a host name; accepted: a fully qualified name such as app.example.com, without a trailing dot", host)
+		case in.HostedZone != "" && !validate.HostedZoneID(in.HostedZone) && !validate.InZone(host, in.HostedZone):
+			r.fail(key, "%q is not in hostedZone %q; accepted: a name in that zone, such as app.%s", host, in.HostedZone, strings.TrimSuffix(in.HostedZone, "."))
+		case c.ClusterMode == modeExisting:
+			r.fail(key, "%q is set in clusterMode existing; accepted: \"\" (host names, certificates and DNS are made for the ALBs of clusterMode eks)", host)
+		}
+	}
+	if in.GrafanaDomain != "" && in.GrafanaDomain == in.Domain {
+		r.fail("grafanaDomain", "%q is the app's domain; accepted: a host name of Grafana's own, such as grafana.example.com", in.GrafanaDomain)
+	}
+	if in.HostedZone != "" && !validate.HostedZoneID(in.HostedZone) && !validate.Hostname(strings.TrimSuffix(in.HostedZone, ".")) {
+		r.fail("hostedZone", "%q is neither a zone name nor a zone ID; accepted: a name such as example.com, or an ID such as Z0123456789ABCDEFGHIJ", in.HostedZone)
+	}
+	if in.Domain != "" && in.HostedZone == "" && in.CertificateArn == "" {
+		r.fail("domain", "%q is set, but there is no certificate for it; accepted: together with hostedZone (the program requests and validates the certificate there) or certificateArn (a certificate managed elsewhere)", in.Domain)
+	}
+	if in.GrafanaDomain != "" && in.Domain == "" {
+		r.fail("grafanaDomain", "%q is set without domain; accepted: a Grafana host name together with the app's domain", in.GrafanaDomain)
+	}
+	if in.Domain == "" && in.CertificateArn != "" {
+		r.fail("certificateArn", "is set without domain; accepted: a certificate together with the host name it covers (a certificate cannot match the ALB's generated name)")
+	}
+	if c.Environment == envProd && c.ClusterMode == modeEKS && in.Domain == "" {
+		r.fail("domain", "is empty on a prod stack; accepted: the app's host name (prod serves HTTPS on its own domain; the ALB's generated name has no valid certificate)")
+	}
+	if in.CertificateArn != "" {
+		region, ok := validate.ACMCertificateARN(in.CertificateArn)
+		switch {
+		case !ok:
+			r.fail("certificateArn", "%q is not an ACM certificate ARN; accepted: arn:aws:acm:<region>:<account>:certificate/<uuid>", in.CertificateArn)
+		case c.ClusterMode == modeEKS && region != c.Region:
+			r.fail("certificateArn", "%q is in %s, but the ALBs are in aws:region %s; accepted: a certificate of %s (an ALB can only use certificates of its own region)", in.CertificateArn, region, c.Region, c.Region)
+		}
+	}
+	if c.ClusterMode == modeExisting && in.GrafanaExposure != grafanaNone {
+		r.fail("grafanaExposure", "%q is set in clusterMode existing; accepted: none (internal and public are ALBs of clusterMode eks; reach Grafana with kubectl port-forward)", in.GrafanaExposure)
+	}
+	switch in.GrafanaExposure {
+	case grafanaPublic:
+		if in.GrafanaDomain == "" || !in.TLS() {
+			r.fail("grafanaExposure", "public needs grafanaDomain and a certificate; accepted: internal or none, or public with grafanaDomain and domain/hostedZone (Grafana is TLS-only whenever it is public)")
+		}
+		if len(in.GrafanaInboundCidrs) == 0 {
+			r.fail("grafanaInboundCidrs", "is empty while grafanaExposure is public; accepted: the CIDRs that may reach Grafana, such as your office's 192.0.2.0/24 (0.0.0.0/0 is refused)")
+		}
+	default:
+		if len(in.GrafanaInboundCidrs) > 0 {
+			r.fail("grafanaInboundCidrs", "is set while grafanaExposure is %s; accepted: empty (only a public Grafana takes an allow-list)", in.GrafanaExposure)
+		}
+	}
+	for _, cidr := range in.GrafanaInboundCidrs {
+		if p, ok := validate.IPv4Network(cidr); !ok || p.Bits() < 8 {
+			r.fail("grafanaInboundCidrs", "%q is not an IPv4 network CIDR of /8 or narrower; accepted: CIDRs such as 192.168.10.0/24 with no host bits", cidr)
+		}
+	}
+	if in.ClassName != "" && !validate.DNSLabel(in.ClassName) {
+		r.fail("ingressClassName", "%q is not an IngressClass name; accepted: a DNS label", in.ClassName)
+	}
+	return in
 }
 
 func readMonitoring(r *reader) MonitoringConfig {
@@ -641,6 +740,13 @@ func readMonitoring(r *reader) MonitoringConfig {
 		PrometheusStorageSize: r.str("prometheusStorageSize"),
 		GrafanaStorageSize:    r.str("grafanaStorageSize"),
 		NodeExporter:          r.boolean("nodeExporter"),
+		AlertWebhookURL:       r.secret("alertWebhookUrl"),
+	}
+	if m.AlertWebhookURL.IsSet() {
+		// Never echo the URL: a webhook URL is a credential.
+		if u, err := url.Parse(m.AlertWebhookURL.Reveal()); err != nil || u.Scheme != "https" || u.Host == "" {
+			r.fail("alertWebhookUrl", "is not an https:// URL; accepted: a Slack incoming-webhook URL or another https webhook")
+		}
 	}
 	if !validate.Retention(m.PrometheusRetention) {
 		r.fail("prometheusRetention", "%q is not a retention; accepted: a whole number of h, d, w or y, such as 7d", m.PrometheusRetention)

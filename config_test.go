@@ -147,7 +147,7 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 					t.Errorf("error does not contain %q:\n%s", w, msg)
 				}
 			}
-			if n := len(rec.graph()); n != 0 {
+			if n := len(rec.Graph()); n != 0 {
 				t.Errorf("%d resources were registered before the config error, want 0", n)
 			}
 			if strings.Contains(msg, "hunter2") {
@@ -250,21 +250,27 @@ func TestProjectFileIsValid(t *testing.T) {
 	}
 }
 
-// TestREADMEDocumentsEveryKey keeps the README's config reference in step with Pulumi.yaml.
-func TestREADMEDocumentsEveryKey(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+// TestConfigurationReference keeps docs/configuration.md equal to what configReference renders
+// from Pulumi.yaml, the one source of keys, types, defaults and descriptions. Run
+// `go test -run TestConfigurationReference -update .` after changing the schema.
+func TestConfigurationReference(t *testing.T) {
+	want, err := configReference()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, schema, err := projectSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for key := range schema {
-		short := strings.TrimPrefix(key, "flask-eks:")
-		if !strings.Contains(string(readme), "`"+short+"`") {
-			t.Errorf("README.md does not document config key `%s`", short)
+	const path = "docs/configuration.md"
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test -run TestConfigurationReference -update .`)", err)
+	}
+	if string(got) != want {
+		t.Errorf("%s is out of date with Pulumi.yaml; run `go test -run TestConfigurationReference -update .`\n%s", path, firstDiff(string(got), want))
 	}
 }
 
@@ -287,6 +293,7 @@ func TestKubernetesVersionCalendar(t *testing.T) {
 			values["flask-eks:environment"] = c.env
 			values["flask-eks:kubernetesVersion"] = c.version
 			values["flask-eks:endpointPublicAccess"] = "false"
+			values["flask-eks:domain"], values["flask-eks:hostedZone"] = "app.example.com", "example.com"
 			cfg, err := readConfig("flask-eks", c.env, mapConfig{values: values}, day(c.today))
 			switch {
 			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):

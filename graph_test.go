@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/example/flask-eks/internal/pulumitest"
 )
 
 var graphStack = flag.String("graph", "", "print the planned resource tree of this stack (make graph STACK=dev)")
@@ -41,12 +43,12 @@ func TestPrintGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	printTree(os.Stdout, rec.graph())
+	printTree(os.Stdout, rec.Graph())
 }
 
 // printTree writes one line per resource under its parent: type, name, and key inputs.
-func printTree(w io.Writer, nodes []node) {
-	children := map[string][]node{}
+func printTree(w io.Writer, nodes []pulumitest.Node) {
+	children := map[string][]pulumitest.Node{}
 	known := map[string]bool{}
 	for _, n := range nodes {
 		known[n.URN] = true
@@ -104,7 +106,7 @@ func lookup(m map[string]any, path string) (any, bool) {
 // TestPrintTree checks the tree layout `make graph` relies on: children under their
 // component, key inputs shown, the provider named.
 func TestPrintTree(t *testing.T) {
-	nodes := []node{
+	nodes := []pulumitest.Node{
 		{URN: "urn:c", Type: "flask-eks:vpc:Network", Name: "network", Parent: "urn:stack"},
 		{URN: "urn:v", Type: "aws:ec2/vpc:Vpc", Name: "network", Parent: "urn:c", Provider: "urn:pulumi:dev::flask-eks::pulumi:providers:aws::aws",
 			Inputs: map[string]any{"cidrBlock": "10.0.0.0/16", "tags": map[string]any{"Name": "x"}}},

@@ -1,9 +1,12 @@
 // Command flask-eks is a Pulumi program that stands up a Flask app on AWS with one
-// `pulumi up`: a VPC, an EKS Auto Mode cluster, an ECR repository and image, the app as a
-// Helm release behind an internet-facing ALB, and kube-prometheus-stack watching it.
+// `pulumi up`: a VPC, an EKS Auto Mode cluster, an ECR repository and image, the app as a Helm
+// release behind an internet-facing ALB on its own domain, kube-prometheus-stack watching it, and
+// the platform add-ons (DNS and TLS, metrics-server).
 //
-// With clusterMode "existing" it skips the AWS half and deploys the same app and monitoring
-// components into an existing cluster (kind, minikube) selected by a kubeconfig context.
+// It reads like the architecture: network → cluster; image (in parallel) → app → monitoring; the
+// add-ons beside them. With clusterMode "existing" it skips the AWS half and deploys the same app
+// and monitoring components into an existing cluster (kind, minikube) selected by a kubeconfig
+// context.
 package main
 
 import (
@@ -15,8 +18,11 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/example/flask-eks/addons/dns"
+	"github.com/example/flask-eks/addons/metricsserver"
 	"github.com/example/flask-eks/app"
 	"github.com/example/flask-eks/eks"
+	"github.com/example/flask-eks/internal/validate"
 	"github.com/example/flask-eks/monitoring"
 	"github.com/example/flask-eks/vpc"
 )
@@ -27,9 +33,12 @@ const (
 	chartPath           = "./app/chart"
 	appSourceDir        = "app-src"
 	imagePlatform       = "linux/amd64"
-	ingressClassName    = "alb"
 	storageClassName    = "gp3"
 	monitoringNamespace = "monitoring"
+	// The ALB IngressClasses: the app's internet-facing one, and Grafana's, internal or public.
+	publicALBClass   = "alb"
+	internalALBClass = "alb-internal"
+	grafanaALBClass  = "alb-grafana"
 )
 
 func main() {
@@ -54,7 +63,8 @@ func program(ctx *pulumi.Context) error {
 	return deployToEKS(ctx, cfg)
 }
 
-// deployToEKS builds the AWS half (network, cluster, registry) and then the Kubernetes half.
+// deployToEKS builds the AWS half (network, cluster, image, certificate) and then the Kubernetes
+// half.
 func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	// One explicit AWS provider carries the region and the default tags, so every AWS
 	// resource, including those pulumi-eks creates inside its component, is tagged alike.
@@ -66,6 +76,7 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		return fmt.Errorf("creating AWS provider: %w", err)
 	}
 	withAWS := pulumi.Providers(awsProvider)
+	prod := cfg.Environment == envProd
 
 	network, err := vpc.NewNetwork(ctx, "network", &vpc.NetworkArgs{
 		CidrBlock:  cfg.Network.VpcCidr,
@@ -73,14 +84,52 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		NatMode:    cfg.Network.NatMode,
 		Region:     cfg.Region,
 		NamePrefix: cfg.namePrefix(),
+	}, withAWS, pulumi.Protect(prod))
+	if err != nil {
+		return err
+	}
+	publicSubnets, _, err := vpc.SubnetCIDRs(cfg.Network.VpcCidr, cfg.Network.AzCount)
+	if err != nil {
+		return err
+	}
+
+	// The image builds while the network and cluster come up: it needs neither.
+	image, err := app.NewImage(ctx, "image", &app.ImageArgs{
+		RepositoryName: cfg.namePrefix() + "/" + releaseName,
+		Context:        appSourceDir,
+		Platform:       imagePlatform,
+		KeepImages:     cfg.Registry.KeepImages,
+		ForceDelete:    cfg.Registry.ForceDelete,
+		Protect:        prod,
+		PreviousParent: "app",
 	}, withAWS)
 	if err != nil {
 		return err
 	}
 
+	// DNS and TLS: a certificate for the stack's host names, validated in its zone.
+	var zone *dns.Zone
+	certificateArn := pulumi.StringInput(nil)
+	if cfg.Ingress.CertificateArn != "" {
+		certificateArn = pulumi.String(cfg.Ingress.CertificateArn)
+	}
+	if cfg.Ingress.HostedZone != "" {
+		if zone, err = dns.LookupZone(ctx, cfg.Ingress.HostedZone, validate.HostedZoneID(cfg.Ingress.HostedZone), pulumi.Provider(awsProvider)); err != nil {
+			return err
+		}
+		if cfg.Ingress.CertificateArn == "" {
+			cert, err := dns.NewCertificate(ctx, "certificate", &dns.CertificateArgs{Domains: cfg.Ingress.hosts(), Zone: zone}, withAWS)
+			if err != nil {
+				return err
+			}
+			certificateArn = cert.Arn
+		}
+	}
+
 	cluster, err := eks.NewCluster(ctx, "cluster", &eks.ClusterArgs{
 		Name:                 cfg.namePrefix(),
 		Version:              cfg.Cluster.KubernetesVersion,
+		Region:               cfg.Region,
 		VpcID:                network.VpcID,
 		PrivateSubnetIDs:     network.PrivateSubnetIDs,
 		EgressReady:          network.PrivateEgress,
@@ -90,29 +139,58 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		AdminPrincipalArns:   cfg.Cluster.AdminPrincipalArns,
 		ViewerPrincipalArns:  cfg.Cluster.ViewerPrincipalArns,
 		StorageClassName:     storageClassName,
-		IngressClassName:     ingressClassName,
+		ALBs:                 albClasses(cfg, certificateArn),
+		AccessLogDays:        cfg.Ingress.AccessLogDays,
+		Protect:              prod,
 	}, withAWS)
 	if err != nil {
 		return err
 	}
 
-	w, err := deployKubernetes(ctx, cfg, kubeTarget{
+	classes := cluster.Classes.Resources()
+	target := kubeTarget{
 		Provider:         cluster.Provider,
-		IngressClassName: cluster.IngressClassName,
-		StorageClassName: cluster.StorageClassName,
-		Classes:          []pulumi.Resource{cluster.Classes.StorageClass, cluster.Classes.IngressClass},
+		StorageClassName: storageClassName,
+		Classes:          classes,
 		ClusterName:      cluster.ClusterName,
-		Build: &app.BuildArgs{
-			RepositoryName: cfg.namePrefix() + "/" + releaseName,
-			Context:        appSourceDir,
-			Platform:       imagePlatform,
-			KeepImages:     cfg.Registry.KeepImages,
-			ForceDelete:    cfg.Registry.ForceDelete,
+		Image: app.ImageRef{
+			Repository: image.RepositoryURL,
+			Digest:     image.Digest,
 		},
-		ServiceMonitor: cfg.Monitoring.Enabled,
-	}, withAWS)
+		AppVersion:     image.Tag,
+		IngressClass:   publicALBClass,
+		ALBSourceCIDRs: publicSubnets,
+		NodeCIDRs:      []string{cfg.Network.VpcCidr},
+		GrafanaClass:   grafanaClass(cfg),
+	}
+	// An internal ALB sits in the private subnets; Grafana's is internal unless public.
+	target.GrafanaSourceCIDRs = publicSubnets
+	if cfg.Ingress.GrafanaExposure == grafanaInternal {
+		target.GrafanaSourceCIDRs = []string{cfg.Network.VpcCidr}
+	}
+	// The components' AWS children (Pod Identity roles) take the tagged provider from here.
+	w, err := deployKubernetes(ctx, cfg, target, withAWS)
 	if err != nil {
 		return err
+	}
+
+	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{
+		Provider: cluster.Provider, DependsOn: classes,
+	}); err != nil {
+		return err
+	}
+	if zone != nil {
+		if _, err := dns.NewExternalDNS(ctx, "external-dns", &dns.ExternalDNSArgs{
+			Provider:    cluster.Provider,
+			ClusterName: cluster.ClusterName,
+			Region:      cfg.Region,
+			Zone:        zone,
+			OwnerID:     cfg.namePrefix(),
+			APICIDRs:    []string{cfg.Network.VpcCidr},
+			DependsOn:   classes,
+		}, withAWS); err != nil {
+			return err
+		}
 	}
 
 	ctx.Export("vpcId", network.VpcID)
@@ -123,9 +201,53 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("kubeconfig", cluster.Kubeconfig)
 	ctx.Export("oidcProviderArn", cluster.OidcProviderArn)
 	ctx.Export("oidcIssuer", cluster.OidcIssuer)
-	ctx.Export("repositoryUrl", w.App.RepositoryURL)
-	w.export(ctx)
+	ctx.Export("albAccessLogsBucket", cluster.AccessLogsBucket)
+	ctx.Export("repositoryUrl", image.RepositoryURL)
+	ctx.Export("imageRef", image.Ref)
+	ctx.Export("imageDigest", image.Digest)
+	w.export(ctx, cfg)
 	return nil
+}
+
+// albClasses are the IngressClasses of the ALBs: the app's, internet-facing, and Grafana's,
+// internal (its own ALB, reachable from inside the VPC) or public (its own ALB, limited to the
+// allowed networks). The certificate, when there is one, goes on every class whose Ingresses
+// have a host name.
+func albClasses(cfg *Config, cert pulumi.StringInput) []eks.ALBClass {
+	prefix := cfg.namePrefix()
+	classes := []eks.ALBClass{{Name: publicALBClass, Scheme: "internet-facing", GroupName: prefix, CertificateArn: cert, Default: true}}
+	grafanaCert := cert
+	if cfg.Ingress.GrafanaDomain == "" {
+		grafanaCert = nil
+	}
+	switch cfg.Ingress.GrafanaExposure {
+	case grafanaInternal:
+		classes = append(classes, eks.ALBClass{Name: internalALBClass, Scheme: "internal", GroupName: prefix + "-internal", CertificateArn: grafanaCert})
+	case grafanaPublic:
+		classes = append(classes, eks.ALBClass{Name: grafanaALBClass, Scheme: "internet-facing", GroupName: prefix + "-grafana",
+			CertificateArn: grafanaCert, InboundCIDRs: cfg.Ingress.GrafanaInboundCidrs})
+	}
+	return classes
+}
+
+// grafanaClass is the IngressClass of Grafana's Ingress, "" for none.
+func grafanaClass(cfg *Config) string {
+	switch cfg.Ingress.GrafanaExposure {
+	case grafanaInternal:
+		return internalALBClass
+	case grafanaPublic:
+		return grafanaALBClass
+	}
+	return ""
+}
+
+// hosts are the host names the certificate covers: the app's, then Grafana's.
+func (i IngressConfig) hosts() []string {
+	out := []string{i.Domain}
+	if i.GrafanaDomain != "" {
+		out = append(out, i.GrafanaDomain)
+	}
+	return out
 }
 
 // deployToExistingCluster deploys the Kubernetes half into the cluster of a kubeconfig
@@ -139,33 +261,42 @@ func deployToExistingCluster(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("creating Kubernetes provider for context %q: %w", cfg.Cluster.KubeContext, err)
 	}
-	t := kubeTarget{Provider: provider, ServiceMonitor: cfg.Monitoring.Enabled}
-	if cfg.App.IngressClassName != "" {
-		t.IngressClassName = pulumi.String(cfg.App.IngressClassName)
+	t := kubeTarget{
+		Provider:     provider,
+		Image:        app.ImageFromRef(cfg.App.Image),
+		IngressClass: cfg.Ingress.ClassName,
+		// Without a VPC, the node and API server networks are unknown: ports stay restricted.
+		NodeCIDRs: []string{"0.0.0.0/0"},
 	}
 	w, err := deployKubernetes(ctx, cfg, t)
 	if err != nil {
 		return err
 	}
-	w.export(ctx)
+	w.export(ctx, cfg)
 	return nil
 }
 
 // kubeTarget is what the Kubernetes half needs from wherever the cluster came from.
 type kubeTarget struct {
 	Provider *kubernetes.Provider
-	// IngressClassName is nil when the app and Grafana get no Ingress.
-	IngressClassName pulumi.StringInput
-	// StorageClassName is nil to use the cluster's default StorageClass.
-	StorageClassName pulumi.StringInput
+	// StorageClassName is "" to use the cluster's default StorageClass.
+	StorageClassName string
 	// Classes must exist before any workload and be deleted after them.
 	Classes []pulumi.Resource
 	// ClusterName is the EKS cluster, for Pod Identity; nil elsewhere.
 	ClusterName pulumi.StringInput
-	// Build builds the image into ECR; nil deploys cfg.App.Image.
-	Build *app.BuildArgs
-	// ServiceMonitor renders the app's ServiceMonitor; the cluster must have its CRD.
-	ServiceMonitor bool
+	// Image is what the app runs; AppVersion the version it reports ("" for the chart's).
+	Image      app.ImageRef
+	AppVersion pulumi.StringInput
+	// IngressClass is the app's IngressClass, "" for no Ingress; ALBSourceCIDRs are the networks
+	// its ALB sends from.
+	IngressClass   string
+	ALBSourceCIDRs []string
+	// GrafanaClass is Grafana's IngressClass, "" for none; GrafanaSourceCIDRs its ALB's networks.
+	GrafanaClass       string
+	GrafanaSourceCIDRs []string
+	// NodeCIDRs hold the nodes and the API server's network interfaces.
+	NodeCIDRs []string
 	// SkipAwait deploys without waiting for pods (API servers without nodes).
 	SkipAwait bool
 	// ChartPath overrides the app chart's directory (default ./app/chart, relative to the
@@ -181,38 +312,13 @@ type workloads struct {
 
 // deployKubernetes declares the app and, when enabled, monitoring. It is the only code path
 // for the Kubernetes half: EKS stacks, existing-cluster stacks and the integration test
-// against a real API server all call it.
+// against a real API server all call it. The app never waits for monitoring; monitoring's
+// objects for the app wait for both.
 func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pulumi.ResourceOption) (*workloads, error) {
 	secretKey, dbPassword, err := appSecrets(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	w := &workloads{}
-	releaseDeps := append([]pulumi.Resource{}, t.Classes...)
-
-	if cfg.Monitoring.Enabled {
-		w.Monitoring, err = monitoring.NewMonitoring(ctx, "monitoring", &monitoring.MonitoringArgs{
-			Provider:              t.Provider,
-			Namespace:             monitoringNamespace,
-			StorageClassName:      t.StorageClassName,
-			StorageDependsOn:      t.Classes,
-			IngressClassName:      t.IngressClassName,
-			AlbGroupName:          cfg.App.AlbGroupName,
-			CertificateArn:        cfg.App.CertificateArn,
-			PrometheusRetention:   cfg.Monitoring.PrometheusRetention,
-			PrometheusStorageSize: cfg.Monitoring.PrometheusStorageSize,
-			GrafanaStorageSize:    cfg.Monitoring.GrafanaStorageSize,
-			NodeExporter:          cfg.Monitoring.NodeExporter,
-			AppNamespace:          cfg.App.Namespace,
-			AppName:               releaseName,
-		}, opts...)
-		if err != nil {
-			return nil, err
-		}
-		// The app's ServiceMonitor is in its release; its CRD comes with this release.
-		releaseDeps = append(releaseDeps, w.Monitoring.Release)
-	}
-
 	if t.ChartPath == "" {
 		t.ChartPath = chartPath
 	}
@@ -221,21 +327,59 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		Namespace:        cfg.App.Namespace,
 		ChartPath:        t.ChartPath,
 		Settings:         chartSettings(cfg, t),
-		IngressClassName: t.IngressClassName,
-		SecretKey:        secretKey,
-		DBPassword:       dbPassword,
-		ReleaseDependsOn: releaseDeps,
+		Image:            t.Image,
+		Secrets:          app.Secrets{SecretKey: secretKey, DBPassword: dbPassword},
+		ReleaseDependsOn: t.Classes,
 		SkipAwait:        t.SkipAwait,
-		Build:            t.Build,
 	}
-	if t.Build == nil {
-		args.Image = cfg.App.Image
+	if t.IngressClass != "" {
+		args.IngressClassName = pulumi.String(t.IngressClass)
 	}
 	if len(cfg.App.PodIdentityPolicyArns) > 0 && t.ClusterName != nil {
 		args.PodIdentity = &app.PodIdentityArgs{ClusterName: t.ClusterName, PolicyArns: cfg.App.PodIdentityPolicyArns}
 	}
-	w.App, err = app.NewApp(ctx, "app", args, opts...)
-	if err != nil {
+	if t.AppVersion != nil {
+		args.AppVersion = t.AppVersion
+	}
+	w := &workloads{}
+	if w.App, err = app.NewApp(ctx, "app", args, opts...); err != nil {
+		return nil, err
+	}
+	if !cfg.Monitoring.Enabled {
+		return w, nil
+	}
+	margs := &monitoring.MonitoringArgs{
+		Provider:         t.Provider,
+		Namespace:        monitoringNamespace,
+		StorageClassName: t.StorageClassName,
+		ReleaseDependsOn: t.Classes,
+		Prometheus:       monitoring.PrometheusSettings{Retention: cfg.Monitoring.PrometheusRetention, StorageSize: cfg.Monitoring.PrometheusStorageSize},
+		Grafana: monitoring.GrafanaSettings{
+			StorageSize:      cfg.Monitoring.GrafanaStorageSize,
+			Exposure:         cfg.Ingress.GrafanaExposure,
+			IngressClassName: t.GrafanaClass,
+			Host:             cfg.Ingress.GrafanaDomain,
+			HTTPS:            cfg.Ingress.GrafanaDomain != "" && cfg.Ingress.TLS(),
+			ALBSourceCIDRs:   t.GrafanaSourceCIDRs,
+		},
+		NodeExporter: cfg.Monitoring.NodeExporter,
+		NodeCIDRs:    t.NodeCIDRs,
+		App: monitoring.AppTarget{
+			Namespace: w.App.Namespace, NamespaceName: cfg.App.Namespace, Name: releaseName,
+			PodLabels: app.SelectorLabels(releaseName),
+		},
+	}
+	if t.GrafanaClass == "" {
+		margs.Grafana.Exposure = monitoring.GrafanaNone
+	}
+	if cfg.Monitoring.AlertWebhookURL.IsSet() {
+		url := cfg.Monitoring.AlertWebhookURL.Reveal()
+		margs.Alerting = monitoring.AlertingSettings{
+			WebhookURL: pulumi.ToSecret(pulumi.String(url)).(pulumi.StringOutput),
+			Slack:      isSlackWebhook(url),
+		}
+	}
+	if w.Monitoring, err = monitoring.NewMonitoring(ctx, "monitoring", margs, opts...); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -253,21 +397,28 @@ func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 		GunicornWorkers: cfg.App.GunicornWorkers,
 		GunicornThreads: cfg.App.GunicornThreads,
 		RevealSecrets:   cfg.App.RevealSecrets,
-		IngressEnabled:  t.IngressClassName != nil,
-		ServiceType:     cfg.App.ServiceType,
-		AlbGroupName:    cfg.App.AlbGroupName,
-		CertificateArn:  cfg.App.CertificateArn,
-		ServiceMonitor:  t.ServiceMonitor,
+		ServiceType:     cfg.Ingress.ServiceType,
+		Ingress: app.ChartIngress{
+			Enabled: t.IngressClass != "",
+			Host:    cfg.Ingress.Domain,
+			HTTPS:   cfg.Ingress.TLS(),
+		},
+		ALBSourceCIDRs: t.ALBSourceCIDRs,
+	}
+	if cfg.App.MaxReplicas > cfg.App.Replicas {
+		s.Autoscaling = app.ChartAutoscaling{Enabled: true, MinReplicas: cfg.App.Replicas, MaxReplicas: cfg.App.MaxReplicas}
 	}
 	// Memory request and limit alike: the pod gets what config.go sized the workers for, and
 	// is never the first to be evicted when its node runs short of memory.
 	mem := fmt.Sprintf("%dMi", cfg.App.MemoryMiB)
 	s.Resources.RequestsMemory, s.Resources.LimitsMemory = mem, mem
-	s.Autoscaling.Enabled = cfg.App.MaxReplicas > cfg.App.Replicas
-	s.Autoscaling.MinReplicas = cfg.App.Replicas
-	s.Autoscaling.MaxReplicas = cfg.App.MaxReplicas
-	s.Autoscaling.TargetCPU = 70
 	return s
+}
+
+// isSlackWebhook reports whether url is a Slack incoming webhook, which takes Slack's message
+// format rather than Alertmanager's generic webhook payload.
+func isSlackWebhook(url string) bool {
+	return len(url) > len("https://hooks.slack.com/") && url[:len("https://hooks.slack.com/")] == "https://hooks.slack.com/"
 }
 
 // appSecrets returns SECRET_KEY and DB_PASSWORD as Pulumi secrets: from
@@ -297,13 +448,20 @@ func appSecrets(ctx *pulumi.Context, cfg *Config) (secretKey, dbPassword pulumi.
 	return
 }
 
-// export writes the Kubernetes half's stack outputs.
-func (w *workloads) export(ctx *pulumi.Context) {
+// export writes the Kubernetes half's stack outputs. Without a domain the stack serves HTTP on
+// the ALB's generated name: the mode output says so.
+func (w *workloads) export(ctx *pulumi.Context, cfg *Config) {
 	ctx.Export("appUrl", w.App.AppURL)
 	ctx.Export("configUrl", w.App.ConfigURL)
 	ctx.Export("albHostname", w.App.Hostname)
-	ctx.Export("imageRef", w.App.ImageRef)
-	ctx.Export("imageDigest", w.App.ImageDigest)
+	mode := "https on " + cfg.Ingress.Domain
+	switch {
+	case cfg.ClusterMode == modeExisting:
+		mode = "local: an existing cluster, reached with kubectl port-forward or its own ingress"
+	case cfg.Ingress.Domain == "":
+		mode = "trial: plain HTTP on the load balancer's generated name; set domain and hostedZone for HTTPS on your own host name"
+	}
+	ctx.Export("mode", pulumi.String(mode))
 	if w.Monitoring != nil {
 		ctx.Export("grafanaUrl", w.Monitoring.GrafanaURL)
 		ctx.Export("grafanaAdminUser", w.Monitoring.GrafanaAdminUser)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,6 +13,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/example/flask-eks/eks"
+	"github.com/example/flask-eks/internal/pulumitest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/<stack>.graph.json from the current program")
@@ -29,7 +34,7 @@ func TestGraphSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatalf("program failed for stack %s: %v", stack, err)
 			}
-			got, err := json.MarshalIndent(rec.graph(), "", "  ")
+			got, err := json.MarshalIndent(rec.Graph(), "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,6 +58,37 @@ func TestGraphSnapshots(t *testing.T) {
 	}
 }
 
+// TestChartCIValues keeps app/chart/ci/<stack>-values.yaml equal to the values the program
+// passes the app chart for each stack; the app package renders every one of them strictly.
+func TestChartCIValues(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			rec, err := runProgram(t, stack, stackConfig(t, stack))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := chartCIValues(stack, rec.One(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("app", "chart", "ci", stack+"-values.yaml")
+			if *update {
+				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run `go test -run TestChartCIValues -update .`)", err)
+			}
+			if string(got) != want {
+				t.Errorf("%s differs from what the program passes; run `go test -run TestChartCIValues -update .`\n%s", path, firstDiff(string(got), want))
+			}
+		})
+	}
+}
+
 // TestGraphIsDeterministic guards the snapshot itself: two runs must dump the same bytes.
 func TestGraphIsDeterministic(t *testing.T) {
 	cfg := stackConfig(t, "prod")
@@ -62,7 +98,7 @@ func TestGraphIsDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dumps[i], _ = json.Marshal(rec.graph())
+		dumps[i], _ = json.Marshal(rec.Graph())
 	}
 	if !bytes.Equal(dumps[0], dumps[1]) {
 		t.Fatalf("two runs of the same stack gave different graphs:\n%s", firstDiff(string(dumps[0]), string(dumps[1])))
@@ -77,7 +113,7 @@ func TestSnapshotsHideSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dump, _ := json.Marshal(rec.graph())
+	dump, _ := json.Marshal(rec.Graph())
 	for _, leak := range []string{"configured-secret-key", "mockpw", "mock-ecr-login-token"} {
 		if bytes.Contains(dump, []byte(leak)) {
 			t.Errorf("graph contains secret material %q", leak)
@@ -106,77 +142,51 @@ func firstDiff(a, b string) string {
 	return "(no line differs)"
 }
 
-// dependsOn reports whether from depends on to, directly or through other dependencies or
-// through parents (a child of a component that depends on X waits for X as well).
-func dependsOn(nodes []node, from, to string) bool {
-	byURN := map[string]node{}
-	for _, n := range nodes {
-		byURN[n.URN] = n
-	}
-	seen := map[string]bool{}
-	var walk func(u string) bool
-	walk = func(u string) bool {
-		if seen[u] {
-			return false
-		}
-		seen[u] = true
-		n := byURN[u]
-		// A resource also depends on its provider, and through it on what configures it
-		// (a cluster's kubeconfig), as the engine orders them.
-		edges := append([]string{}, n.Dependencies...)
-		if n.Provider != "" {
-			edges = append(edges, n.Provider)
-		}
-		for _, d := range edges {
-			if d == to || walk(d) {
-				return true
-			}
-			// Depending on a component means depending on all of its children.
-			for _, c := range nodes {
-				if c.Parent == d && (c.URN == to || walk(c.URN)) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return walk(from)
-}
-
 func TestDependencies(t *testing.T) {
 	rec, err := runProgram(t, "prod", stackConfig(t, "prod"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := rec.graph()
-	cluster := rec.one(t, "eks:index:Cluster", "cluster")
-	release := rec.one(t, "kubernetes:helm.sh/v3:Release", "app")
-	monRelease := rec.one(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")
-	image := rec.one(t, "docker:index/image:Image", "app")
-	ingressClass := rec.one(t, "kubernetes:networking.k8s.io/v1:IngressClass", "cluster-alb")
-	storageClass := rec.one(t, "kubernetes:storage.k8s.io/v1:StorageClass", "cluster-gp3")
+	g := rec.Graph()
+	cluster := rec.One(t, "eks:index:Cluster", "cluster")
+	release := rec.One(t, "kubernetes:helm.sh/v3:Release", "app")
+	monRelease := rec.One(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")
+	podMonitor := rec.One(t, "kubernetes:monitoring.coreos.com/v1:PodMonitor", "monitoring-app-podmonitor")
+	image := rec.One(t, "docker:index/image:Image", "image")
+	ingressClass := rec.One(t, "kubernetes:networking.k8s.io/v1:IngressClass", "cluster-alb")
+	storageClass := rec.One(t, "kubernetes:storage.k8s.io/v1:StorageClass", "cluster-gp3")
+	netpolSwitch := rec.One(t, "kubernetes:core/v1:ConfigMap", "cluster-network-policy")
+	validation := rec.One(t, "aws:acm/certificateValidation:CertificateValidation", "certificate")
+	params := rec.One(t, "kubernetes:eks.amazonaws.com/v1:IngressClassParams", "cluster-alb-params")
+	externalDNS := rec.One(t, "kubernetes:helm.sh/v4:Chart", "external-dns")
 
 	cases := []struct {
 		name     string
-		from, to node
+		from, to pulumitest.Node
 		want     bool
 	}{
-		{"cluster waits for private NAT routes", cluster, rec.one(t, "aws:ec2/route:Route", "network-private-eu-west-1c-default"), true},
-		{"cluster waits for private subnets", cluster, rec.one(t, "aws:ec2/subnet:Subnet", "network-private-eu-west-1a"), true},
+		{"cluster waits for private NAT routes", cluster, rec.One(t, "aws:ec2/route:Route", "network-private-eu-west-1c-default"), true},
+		{"cluster waits for private subnets", cluster, rec.One(t, "aws:ec2/subnet:Subnet", "network-private-eu-west-1a"), true},
 		{"app release waits for the IngressClass", release, ingressClass, true},
 		{"app release waits for the StorageClass", release, storageClass, true},
+		{"app release waits for NetworkPolicy enforcement", release, netpolSwitch, true},
 		{"app release waits for the image", release, image, true},
-		{"app release (its ServiceMonitor) waits for the monitoring release", release, monRelease, true},
+		{"app release does not wait for monitoring", release, monRelease, false},
+		{"the app's PodMonitor waits for monitoring's CRDs", podMonitor, monRelease, true},
+		{"the app's PodMonitor waits for the app's namespace", podMonitor, rec.One(t, "kubernetes:core/v1:Namespace", "app"), true},
 		{"monitoring release waits for the StorageClass", monRelease, storageClass, true},
+		{"the ALB's certificate is validated before a listener uses it", params, validation, true},
+		{"ExternalDNS waits for its Pod Identity association", externalDNS, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "external-dns"), true},
 		{"image build does not wait for the cluster", image, cluster, false},
-		{"image build does not wait for the VPC", image, rec.one(t, "aws:ec2/vpc:Vpc", "network"), false},
-		// Teardown runs dependencies in reverse: the app release (which owns the Ingress and
-		// so the ALB) goes before the cluster, and the cluster before its subnets.
+		{"image build does not wait for the VPC", image, rec.One(t, "aws:ec2/vpc:Vpc", "network"), false},
+		// Teardown runs dependencies in reverse: the releases (whose Ingresses own the ALBs) go
+		// before the cluster, and the cluster before its subnets.
 		{"teardown: app release before cluster", release, cluster, true},
 		{"teardown: monitoring release before cluster", monRelease, cluster, true},
+		{"teardown: ExternalDNS before cluster", externalDNS, cluster, true},
 	}
 	for _, c := range cases {
-		if got := dependsOn(g, c.from.URN, c.to.URN); got != c.want {
+		if got := pulumitest.DependsOn(g, c.from.URN, c.to.URN); got != c.want {
 			t.Errorf("%s: dependsOn(%s, %s) = %v, want %v", c.name, c.from.Name, c.to.Name, got, c.want)
 		}
 	}
@@ -191,7 +201,7 @@ func TestChildrenAreParented(t *testing.T) {
 			t.Fatal(err)
 		}
 		topLevel := map[string]bool{}
-		for _, n := range rec.graph() {
+		for _, n := range rec.Graph() {
 			if strings.HasSuffix(n.Parent, "::pulumi:pulumi:Stack::flask-eks-"+stack) {
 				topLevel[n.Type+"::"+n.Name] = true
 			}
@@ -206,9 +216,13 @@ func TestChildrenAreParented(t *testing.T) {
 			want["pulumi:providers:kubernetes::existing-cluster"] = true
 		} else {
 			maps.Copy(want, map[string]bool{
-				"pulumi:providers:aws::aws":      true,
-				"flask-eks:vpc:Network::network": true,
-				"flask-eks:eks:Cluster::cluster": true,
+				"pulumi:providers:aws::aws":                      true,
+				"flask-eks:vpc:Network::network":                 true,
+				"flask-eks:eks:Cluster::cluster":                 true,
+				"flask-eks:app:Image::image":                     true,
+				"flask-eks:dns:Certificate::certificate":         true,
+				"flask-eks:dns:ExternalDNS::external-dns":        true,
+				"flask-eks:addons:MetricsServer::metrics-server": true,
 			})
 		}
 		if !maps.Equal(topLevel, want) {
@@ -224,7 +238,7 @@ func TestAWSResourcesUseTaggedProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := rec.one(t, "pulumi:providers:aws", "aws")
+	p := rec.One(t, "pulumi:providers:aws", "aws")
 	tags := p.Inputs["defaultTags"].(map[string]any)["tags"].(map[string]any)
 	for k, v := range map[string]string{"Project": "flask-eks", "Environment": "prod", "Stack": "prod", "ManagedBy": "pulumi", "CostCenter": "platform-prod"} {
 		if tags[k] != v {
@@ -235,7 +249,7 @@ func TestAWSResourcesUseTaggedProvider(t *testing.T) {
 		t.Errorf("provider region = %v", p.Inputs["region"])
 	}
 	n := 0
-	for _, r := range rec.graph() {
+	for _, r := range rec.Graph() {
 		if strings.HasPrefix(r.Type, "aws:") {
 			n++
 			if r.Provider != p.URN {
@@ -248,7 +262,7 @@ func TestAWSResourcesUseTaggedProvider(t *testing.T) {
 	}
 	// pulumi-eks creates its AWS resources inside its remote component, with the provider
 	// the component is handed.
-	if got := rec.one(t, "eks:index:Cluster", "cluster").providers["aws"]; got != p.URN {
+	if got := rec.One(t, "eks:index:Cluster", "cluster").Providers["aws"]; got != p.URN {
 		t.Errorf("pulumi-eks Cluster gets AWS provider %q, want the tagged provider", got)
 	}
 }
@@ -261,16 +275,16 @@ func TestKubernetesResourcesUseExplicitProvider(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		providers := rec.byType("pulumi:providers:kubernetes")
+		providers := rec.ByType("pulumi:providers:kubernetes")
 		if len(providers) != 1 {
 			t.Fatalf("%s: %d Kubernetes providers, want 1", stack, len(providers))
 		}
 		n := 0
-		for _, r := range rec.graph() {
+		for _, r := range rec.Graph() {
 			if strings.HasPrefix(r.Type, "kubernetes:") {
 				n++
-				if r.Provider != providers[0].URN {
-					t.Errorf("%s: %s %s uses provider %q", stack, r.Type, r.Name, r.Provider)
+				if got := providerOf(r); got != providers[0].URN {
+					t.Errorf("%s: %s %s uses provider %q", stack, r.Type, r.Name, got)
 				}
 			}
 		}
@@ -280,6 +294,15 @@ func TestKubernetesResourcesUseExplicitProvider(t *testing.T) {
 	}
 }
 
+// providerOf is the Kubernetes provider a node uses: its own, or, for a remote component such
+// as a Helm Chart v4, the one it hands its children.
+func providerOf(n pulumitest.Node) string {
+	if n.Provider != "" {
+		return n.Provider
+	}
+	return n.Providers["kubernetes"]
+}
+
 // TestLocalStack: the local stack deploys the same components into an existing cluster,
 // with no AWS, EKS, ECR or Docker resource, the image from config and no Ingress.
 func TestLocalStack(t *testing.T) {
@@ -287,17 +310,17 @@ func TestLocalStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range rec.graph() {
-		for _, prefix := range []string{"aws:", "eks:", "docker:", "pulumi:providers:aws", "flask-eks:vpc:", "flask-eks:eks:"} {
+	for _, n := range rec.Graph() {
+		for _, prefix := range []string{"aws:", "eks:", "docker:", "pulumi:providers:aws", "flask-eks:vpc:", "flask-eks:eks:", "flask-eks:dns:"} {
 			if strings.HasPrefix(n.Type, prefix) {
 				t.Errorf("local stack declares %s %s", n.Type, n.Name)
 			}
 		}
 	}
-	if ctx := rec.one(t, "pulumi:providers:kubernetes", "existing-cluster").Inputs["context"]; ctx != "kind-flask" {
+	if ctx := rec.One(t, "pulumi:providers:kubernetes", "existing-cluster").Inputs["context"]; ctx != "kind-flask" {
 		t.Errorf("provider context = %v, want kind-flask from kubeContext", ctx)
 	}
-	values := rec.one(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)
+	values := rec.One(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)
 	image := values["image"].(map[string]any)
 	if image["repository"] != "flask-app" || image["tag"] != "dev" || image["digest"] != "" {
 		t.Errorf("image values = %v, want flask-app:dev from the image key", image)
@@ -308,11 +331,109 @@ func TestLocalStack(t *testing.T) {
 	if values["config"].(map[string]any)["REVEAL_SECRETS"] != true {
 		t.Error("the local stack sets revealSecrets for debugging")
 	}
-	if len(rec.byType("kubernetes:networking.k8s.io/v1:Ingress")) != 0 {
+	if len(rec.ByType("kubernetes:networking.k8s.io/v1:Ingress")) != 0 {
 		t.Error("an Ingress is read back although the local stack has none")
 	}
-	mon := rec.one(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")
+	mon := rec.One(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")
 	if ne := mon.Inputs["values"].(map[string]any)["nodeExporter"].(map[string]any); ne["enabled"] != false {
 		t.Errorf("node exporter should be off in the local stack: %v", ne)
 	}
+}
+
+// TestDomainAndTLS: with a domain, the certificate covers every host name and is validated in
+// the configured zone, the ALB classes serve it, the Ingresses carry the hosts, and ExternalDNS
+// may change only that zone. Without a domain, nothing of it exists.
+func TestDomainAndTLS(t *testing.T) {
+	rec, err := runProgram(t, "prod", stackConfig(t, "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := rec.One(t, "aws:acm/certificate:Certificate", "certificate")
+	var sans []string
+	for _, s := range cert.Inputs["subjectAlternativeNames"].([]any) {
+		sans = append(sans, s.(string))
+	}
+	if cert.Inputs["domainName"] != "app.example.com" || !slices.Equal(sans, []string{"app.example.com", "grafana.example.com"}) ||
+		cert.Inputs["validationMethod"] != "DNS" {
+		t.Errorf("certificate %v, want DNS validation for app.example.com and grafana.example.com", cert.Inputs)
+	}
+	zoneID := "Z" + strings.ToUpper(sha256Hex("example.com")[:20]) // the mock zone of example.com
+	records := rec.ByType("aws:route53/record:Record")
+	if len(records) != 2 {
+		t.Fatalf("%d validation records, want one per host name", len(records))
+	}
+	validation := rec.One(t, "aws:acm/certificateValidation:CertificateValidation", "certificate")
+	for _, r := range records {
+		if r.Inputs["zoneId"] != zoneID || r.Inputs["type"] != "CNAME" || !strings.HasPrefix(r.Inputs["name"].(string), "_") {
+			t.Errorf("validation record %s = %v, want a CNAME in zone %s", r.Name, r.Inputs, zoneID)
+		}
+		if !slices.Contains(validation.Dependencies, r.URN) {
+			t.Errorf("the validation does not wait for record %s", r.Name)
+		}
+	}
+	// The IngressClasses serve the validated certificate; the Ingresses carry the hosts.
+	for _, class := range []string{"cluster-alb-params", "cluster-alb-internal-params"} {
+		spec := rec.One(t, "kubernetes:eks.amazonaws.com/v1:IngressClassParams", class).Inputs["spec"].(map[string]any)
+		if arns, _ := spec["certificateARNs"].([]any); len(arns) != 1 || arns[0] != cert.ID || spec["sslPolicy"] != eks.TLSPolicy {
+			t.Errorf("%s: certificateARNs %v sslPolicy %v, want the validated certificate %s", class, spec["certificateARNs"], spec["sslPolicy"], cert.ID)
+		}
+	}
+	appValues := rec.One(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)["ingress"].(map[string]any)
+	if appValues["host"] != "app.example.com" || appValues["https"] != true || appValues["className"] != "alb" {
+		t.Errorf("app ingress values %v, want HTTPS on app.example.com through class alb", appValues)
+	}
+	grafana := rec.One(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack").Inputs["values"].(map[string]any)["grafana"].(map[string]any)
+	ing := grafana["ingress"].(map[string]any)
+	if hosts := ing["hosts"].([]any); len(hosts) != 1 || hosts[0] != "grafana.example.com" || ing["ingressClassName"] != "alb-internal" ||
+		ing["annotations"].(map[string]any)["alb.ingress.kubernetes.io/ssl-redirect"] != "443" {
+		t.Errorf("grafana ingress %v, want HTTPS on grafana.example.com through the internal class", ing)
+	}
+	if root := grafana["grafana.ini"].(map[string]any)["server"].(map[string]any)["root_url"]; root != "https://grafana.example.com/" {
+		t.Errorf("grafana root_url %v, want its own host", root)
+	}
+
+	// ExternalDNS: records in this zone only, owned by this stack.
+	var policy struct {
+		Statement []struct {
+			Action   []string
+			Resource []string
+		}
+	}
+	inline := rec.One(t, "aws:iam/rolePolicy:RolePolicy", "external-dns")
+	if err := json.Unmarshal([]byte(inline.Inputs["policy"].(string)), &policy); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range policy.Statement {
+		if slices.Contains(st.Action, "route53:ChangeResourceRecordSets") && !slices.Equal(st.Resource, []string{"arn:aws:route53:::hostedzone/" + zoneID}) {
+			t.Errorf("ChangeResourceRecordSets on %v, want only zone %s", st.Resource, zoneID)
+		}
+	}
+	values := rec.One(t, "kubernetes:helm.sh/v4:Chart", "external-dns").Inputs["values"].(map[string]any)
+	if values["txtOwnerId"] != "flask-eks-prod" || fmt.Sprint(values["domainFilters"]) != "[example.com]" || values["policy"] != "sync" ||
+		fmt.Sprint(values["extraArgs"].(map[string]any)["zone-id-filter"]) != "["+zoneID+"]" {
+		t.Errorf("external-dns values %v, want owner flask-eks-prod, domain filter example.com and zone %s", values, zoneID)
+	}
+
+	// Without a domain: plain HTTP on the ALB's name, and no certificate or DNS at all.
+	dev := stackConfig(t, "dev")
+	for _, k := range []string{"flask-eks:domain", "flask-eks:grafanaDomain", "flask-eks:hostedZone"} {
+		delete(dev, k)
+	}
+	bare, err := runProgram(t, "dev", dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range bare.Graph() {
+		if strings.HasPrefix(n.Type, "aws:route53") || strings.HasPrefix(n.Type, "aws:acm") || strings.HasPrefix(n.Type, "flask-eks:dns:") {
+			t.Errorf("without a domain the stack declares %s %s", n.Type, n.Name)
+		}
+	}
+	if in := bare.One(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)["ingress"].(map[string]any); in["https"] != false || in["host"] != "" {
+		t.Errorf("app ingress without a domain: %v, want HTTP on any host", in)
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -26,33 +26,41 @@ type ChartSettings struct {
 	// AppVersion is the version the app reports (APP_VERSION) and its app.kubernetes.io/version
 	// label. Empty: the image tag, else the chart's appVersion.
 	AppVersion string
-	// IngressEnabled renders an ALB Ingress; the component then fills ingress.className.
-	IngressEnabled bool
 	// ServiceType is ClusterIP (chart default), or NodePort/LoadBalancer for local stacks.
 	ServiceType string
-	// AlbGroupName puts the Ingress in an ALB IngressGroup; "" gives it its own ALB.
-	AlbGroupName string
-	// CertificateArn is an ACM certificate: HTTPS on 443 with HTTP redirected to it. "" → HTTP only.
-	CertificateArn string
-	// Autoscaling configures a CPU HorizontalPodAutoscaler.
+	// Ingress is the app's ALB Ingress; the component fills in its class.
+	Ingress ChartIngress
+	// Autoscaling configures who owns the replica count.
 	Autoscaling ChartAutoscaling
-	// ServiceMonitor renders a prometheus-operator ServiceMonitor for /metrics.
-	ServiceMonitor bool
-	// ServiceAccountName names the pods' ServiceAccount, which the chart creates. "" → ReleaseName.
-	ServiceAccountName string
 	// Resources are the container's requests and limits.
 	Resources ChartResources
+	// ALBSourceCIDRs are the networks the ALB's nodes send from (its subnets). The chart's
+	// NetworkPolicy admits only them to the public port; empty admits everyone.
+	ALBSourceCIDRs []string
+	// ReloadOnChange asks Stakater Reloader to roll the pods when the Secret changes in place
+	// (External Secrets keeps it in sync with AWS Secrets Manager).
+	ReloadOnChange bool
 }
 
-// ChartAutoscaling configures the chart's HorizontalPodAutoscaler. When Enabled, the HPA owns the
-// replica count (ChartSettings.Replicas is ignored); zero fields keep the chart defaults
-// (2..10 pods at 70% CPU).
+// ChartIngress is the app's Ingress.
+type ChartIngress struct {
+	// Enabled renders an ALB Ingress. Behind an ALB the app trusts one X-Forwarded-For hop.
+	Enabled bool
+	// Host is the rule's host name; "" matches the ALB's generated name.
+	Host string
+	// HTTPS listens on 443 with HTTP redirected; the certificate is on the IngressClass.
+	HTTPS bool
+}
+
+// ChartAutoscaling configures the replica count's owner. Zero min/max keep the chart defaults.
 type ChartAutoscaling struct {
-	Enabled     bool
+	// Enabled renders the chart's CPU HorizontalPodAutoscaler.
+	Enabled bool
+	// External means another autoscaler (a KEDA ScaledObject) owns the HPA: the chart renders
+	// none and leaves spec.replicas out.
+	External    bool
 	MinReplicas int
 	MaxReplicas int
-	// TargetCPU is the average CPU utilisation to aim for, in percent of the CPU request.
-	TargetCPU int
 }
 
 // ChartResources are Kubernetes quantities ("250m", "256Mi"). Empty ones keep the chart defaults:
@@ -72,8 +80,10 @@ type ChartResources struct {
 // the chart refuses to render while they are still empty:
 //   - image.repository, image.digest ("sha256:…"), image.tag: the image (digest wins over tag);
 //   - secrets.existingSecret: the Secret holding the app's secrets, which the component creates
-//     (secret values never go into Helm values: Helm keeps those in its release history);
-//   - ingress.className: the cluster's IngressClass, when IngressEnabled.
+//     or External Secrets syncs (secret values never go into Helm values: Helm keeps those in its
+//     release history);
+//   - ingress.className: the cluster's IngressClass, when the Ingress is enabled;
+//   - chartDigest: the hash of the chart's files.
 func ChartValues(s ChartSettings) map[string]any {
 	config := map[string]any{
 		"API_BASE_URL":   s.APIBaseURL,
@@ -84,18 +94,21 @@ func ChartValues(s ChartSettings) map[string]any {
 	putInt(config, "GUNICORN_WORKERS", s.GunicornWorkers)
 	putInt(config, "GUNICORN_THREADS", s.GunicornThreads)
 	putString(config, "APP_VERSION", s.AppVersion)
-
-	ingress := map[string]any{
-		"enabled":        s.IngressEnabled,
-		"className":      "",
-		"groupName":      s.AlbGroupName,
-		"certificateArn": s.CertificateArn,
+	if s.Ingress.Enabled {
+		// The ALB appends the client's address to X-Forwarded-For; the app logs it.
+		config["TRUSTED_PROXY_HOPS"] = 1
 	}
 
-	autoscaling := map[string]any{"enabled": s.Autoscaling.Enabled}
+	ingress := map[string]any{
+		"enabled":   s.Ingress.Enabled,
+		"className": "",
+		"host":      s.Ingress.Host,
+		"https":     s.Ingress.HTTPS,
+	}
+
+	autoscaling := map[string]any{"enabled": s.Autoscaling.Enabled, "external": s.Autoscaling.External}
 	putInt(autoscaling, "minReplicas", s.Autoscaling.MinReplicas)
 	putInt(autoscaling, "maxReplicas", s.Autoscaling.MaxReplicas)
-	putInt(autoscaling, "targetCPUUtilizationPercentage", s.Autoscaling.TargetCPU)
 
 	requests, limits := map[string]any{}, map[string]any{}
 	putString(requests, "cpu", s.Resources.RequestsCPU)
@@ -106,21 +119,37 @@ func ChartValues(s ChartSettings) map[string]any {
 	service := map[string]any{}
 	putString(service, "type", s.ServiceType)
 
+	httpFrom := []any{}
+	for _, cidr := range s.ALBSourceCIDRs {
+		httpFrom = append(httpFrom, map[string]any{"ipBlock": map[string]any{"cidr": cidr}})
+	}
+
 	values := map[string]any{
-		"image":          map[string]any{"repository": "", "digest": "", "tag": ""},
-		"secrets":        map[string]any{"existingSecret": ""},
-		"config":         config,
-		"ingress":        ingress,
-		"autoscaling":    autoscaling,
-		"serviceMonitor": map[string]any{"enabled": s.ServiceMonitor},
-		"serviceAccount": map[string]any{"create": true, "name": s.ServiceAccountName},
-		"resources":      map[string]any{"requests": requests, "limits": limits},
-		"service":        service,
+		"image":         map[string]any{"repository": "", "digest": "", "tag": ""},
+		"secrets":       map[string]any{"existingSecret": "", "reloadOnChange": s.ReloadOnChange},
+		"config":        config,
+		"ingress":       ingress,
+		"autoscaling":   autoscaling,
+		"resources":     map[string]any{"requests": requests, "limits": limits},
+		"service":       service,
+		"networkPolicy": map[string]any{"enabled": true, "httpFrom": httpFrom},
+		// The component deploys the PodMonitor itself, once monitoring's CRDs exist.
+		"podMonitor":  map[string]any{"enabled": false},
+		"chartDigest": "",
 	}
 	putString(values, "fullnameOverride", s.ReleaseName)
 	putString(values, "environment", s.Environment)
 	putInt(values, "replicaCount", s.Replicas)
 	return values
+}
+
+// SelectorLabels are the labels the chart's selectors match the app's pods by, for objects
+// made outside the chart (a PodMonitor, a NetworkPolicy peer).
+func SelectorLabels(releaseName string) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":     chartName,
+		"app.kubernetes.io/instance": releaseName,
+	}
 }
 
 // putString sets m[key] unless v is empty, so that the chart default applies.

@@ -2,9 +2,11 @@ package eks
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
@@ -22,47 +24,95 @@ const (
 	ParamsAPIGroup = "eks.amazonaws.com"
 )
 
+// TLSPolicy is the ALB security policy of every HTTPS listener: TLS 1.3 and 1.2 only, with
+// hybrid post-quantum key exchange, the policy AWS recommends
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html).
+// The API's own default, ELBSecurityPolicy-2016-08, still allows TLS 1.0 and 1.1.
+const TLSPolicy = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+
+// ALBClass is one IngressClass for Auto Mode's ALBs, with its IngressClassParams. Auto Mode
+// takes its load balancer settings from the IngressClassParams; it ignores Ingress-level
+// `group.name` ("Not supported: Specify groups in IngressClass only",
+// https://docs.aws.amazon.com/eks/latest/userguide/auto-configure-alb.html), so every setting
+// that must hold for all Ingresses sharing an ALB lives here.
+type ALBClass struct {
+	// Name names the IngressClass and its IngressClassParams, e.g. "alb".
+	Name string
+	// Scheme is internet-facing or internal.
+	Scheme string
+	// GroupName puts every Ingress of the class on one ALB.
+	GroupName string
+	// InboundCIDRs restricts who may connect to the ALB's listeners; empty allows everyone.
+	InboundCIDRs []string
+	// CertificateArn, when set, is the certificate of the HTTPS listener (the Ingresses ask for
+	// port 443 with listen-ports); TLSPolicy applies to it.
+	CertificateArn pulumi.StringInput
+	// AccessLogsBucket, when set, receives the ALB's access logs under AccessLogsPrefix.
+	AccessLogsBucket pulumi.StringInput
+	AccessLogsPrefix string
+	// Default marks the IngressClass as the cluster default.
+	Default bool
+}
+
 // ClassesArgs configures Classes.
 type ClassesArgs struct {
 	// Provider is the explicit Kubernetes provider of the target cluster.
 	Provider *kubernetes.Provider
 	// StorageClassName names the default gp3 StorageClass, e.g. "gp3".
 	StorageClassName string
-	// IngressClassName names the ALB IngressClass and its IngressClassParams, e.g. "alb".
-	IngressClassName string
-	// Scheme is the ALB scheme, internet-facing or internal.
-	Scheme string
+	// ALBs are the IngressClasses to create; their names must differ.
+	ALBs []ALBClass
+	// RetainVolumes keeps a volume's EBS disk when its PVC is deleted (prod); otherwise the disk
+	// goes with the claim.
+	RetainVolumes bool
+	// NetworkPolicies turns on the enforcement of Kubernetes NetworkPolicies on Auto Mode
+	// nodes (off in clusters that enforce them otherwise, such as a test API server).
+	NetworkPolicies bool
 }
 
 // Classes are the cluster-scoped objects an EKS Auto Mode cluster needs before workloads can
-// ask for volumes and load balancers: a default encrypted gp3 StorageClass, and an ALB
-// IngressClass with its IngressClassParams. It is its own component so that it can be
-// deployed to any API server with the CRD for IngressClassParams (the integration test does).
+// ask for volumes and load balancers: a default encrypted gp3 StorageClass, ALB IngressClasses
+// with their IngressClassParams, and the switch that makes Auto Mode enforce NetworkPolicies.
+// It is its own component so that it can be deployed to any API server with the CRD of
+// IngressClassParams (the integration test does).
 type Classes struct {
 	pulumi.ResourceState
 
 	StorageClassName pulumi.StringOutput `pulumi:"storageClassName"`
-	IngressClassName pulumi.StringOutput `pulumi:"ingressClassName"`
 
-	// StorageClass and IngressClass are exposed for explicit dependencies: workloads that
-	// create PVCs or Ingresses must wait for them, and must be deleted before them.
-	StorageClass *storagev1.StorageClass
-	IngressClass *networkingv1.IngressClass
+	// StorageClass and IngressClasses (by name) are exposed for explicit dependencies:
+	// workloads that create PVCs or Ingresses must wait for them, and be deleted before them.
+	StorageClass   *storagev1.StorageClass
+	IngressClasses map[string]*networkingv1.IngressClass
+	// NetworkPolicyConfig is the ConfigMap that turns on NetworkPolicy enforcement, or nil.
+	NetworkPolicyConfig *corev1.ConfigMap
 }
 
-// NewClasses declares the StorageClass, IngressClassParams and IngressClass.
-func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pulumi.ResourceOption) (*Classes, error) {
-	if args == nil || args.Provider == nil {
-		return nil, fmt.Errorf("eks classes %q: an explicit Kubernetes provider is required", name)
+// Resources lists the objects workloads must wait for: the StorageClass, every IngressClass and
+// the NetworkPolicy switch.
+func (c *Classes) Resources() []pulumi.Resource {
+	out := []pulumi.Resource{c.StorageClass}
+	names := make([]string, 0, len(c.IngressClasses))
+	for n := range c.IngressClasses {
+		names = append(names, n)
 	}
-	if args.StorageClassName == "" || args.IngressClassName == "" {
-		return nil, fmt.Errorf("eks classes %q: storage and ingress class names are required", name)
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, c.IngressClasses[n])
 	}
-	if args.Scheme != "internet-facing" && args.Scheme != "internal" {
-		return nil, fmt.Errorf("eks classes %q: scheme %q: accepted internet-facing or internal", name, args.Scheme)
+	if c.NetworkPolicyConfig != nil {
+		out = append(out, c.NetworkPolicyConfig)
 	}
+	return out
+}
 
-	c := &Classes{}
+// NewClasses declares the StorageClass, the IngressClassParams and IngressClasses, and the
+// NetworkPolicy switch.
+func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pulumi.ResourceOption) (*Classes, error) {
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("eks classes %q: %w", name, err)
+	}
+	c := &Classes{IngressClasses: map[string]*networkingv1.IngressClass{}}
 	if err := ctx.RegisterComponentResource("flask-eks:eks:Classes", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering eks classes %q: %w", name, err)
 	}
@@ -85,30 +135,94 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		// to a zone with no capacity.
 		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"),
 		AllowVolumeExpansion: pulumi.Bool(true),
-		ReclaimPolicy:        pulumi.String("Delete"),
+		// Prometheus's and Grafana's claims come from StatefulSet volumeClaimTemplates, which
+		// outlive a release replacement, so the new pods get the old volumes back. Retain also
+		// keeps the disks when the claims themselves go (a deleted namespace, a destroy); the
+		// teardown in docs/operations.md lists them.
+		ReclaimPolicy: pulumi.String(reclaimPolicy(args.RetainVolumes)),
 	}, k8s...)
 	if err != nil {
 		return nil, fmt.Errorf("eks classes %q: creating StorageClass: %w", name, err)
 	}
+	c.StorageClass = sc
 
-	params, err := apiextensions.NewCustomResource(ctx, name+"-"+args.IngressClassName+"-params", &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String(ParamsAPIGroup + "/v1"),
-		Kind:       pulumi.String("IngressClassParams"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(args.IngressClassName)},
-		OtherFields: kubernetes.UntypedArgs{
-			"spec": pulumi.Map{"scheme": pulumi.String(args.Scheme)},
-		},
-	}, k8s...)
-	if err != nil {
-		return nil, fmt.Errorf("eks classes %q: creating IngressClassParams: %w", name, err)
+	for _, alb := range args.ALBs {
+		ic, err := newALBClass(ctx, name, alb, k8s)
+		if err != nil {
+			return nil, fmt.Errorf("eks classes %q: %w", name, err)
+		}
+		c.IngressClasses[alb.Name] = ic
 	}
 
-	ic, err := networkingv1.NewIngressClass(ctx, name+"-"+args.IngressClassName, &networkingv1.IngressClassArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(args.IngressClassName),
-			Annotations: pulumi.StringMap{
-				"ingressclass.kubernetes.io/is-default-class": pulumi.String("true"),
+	if args.NetworkPolicies {
+		// Auto Mode enforces NetworkPolicies only once this ConfigMap turns its network policy
+		// controller on; the built-in NodeClass then enforces them with its default
+		// networkPolicy: DefaultAllow, so pods that no policy selects keep all traffic
+		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-net-pol.html).
+		c.NetworkPolicyConfig, err = corev1.NewConfigMap(ctx, name+"-network-policy", &corev1.ConfigMapArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:      pulumi.String("amazon-vpc-cni"),
+				Namespace: pulumi.String("kube-system"),
 			},
+			Data: pulumi.StringMap{"enable-network-policy-controller": pulumi.String("true")},
+		}, k8s...)
+		if err != nil {
+			return nil, fmt.Errorf("eks classes %q: creating the network policy switch: %w", name, err)
+		}
+	}
+
+	c.StorageClassName = sc.Metadata.Name().Elem()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"storageClassName": c.StorageClassName,
+	}); err != nil {
+		return nil, fmt.Errorf("eks classes %q: registering outputs: %w", name, err)
+	}
+	return c, nil
+}
+
+// newALBClass declares one IngressClassParams and its IngressClass.
+func newALBClass(ctx *pulumi.Context, name string, alb ALBClass, k8s []pulumi.ResourceOption) (*networkingv1.IngressClass, error) {
+	spec := pulumi.Map{"scheme": pulumi.String(alb.Scheme)}
+	if alb.GroupName != "" {
+		spec["group"] = pulumi.Map{"name": pulumi.String(alb.GroupName)}
+	}
+	if len(alb.InboundCIDRs) > 0 {
+		spec["inboundCIDRs"] = pulumi.ToStringArray(alb.InboundCIDRs)
+	}
+	if alb.CertificateArn != nil {
+		spec["certificateARNs"] = pulumi.StringArray{alb.CertificateArn}
+		spec["sslPolicy"] = pulumi.String(TLSPolicy)
+	}
+	attributes := pulumi.Array{
+		// Headers whose names are not RFC 7230 tokens are dropped at the ALB instead of being
+		// passed to gunicorn (request smuggling and header confusion).
+		attribute("routing.http.drop_invalid_header_fields.enabled", pulumi.String("true")),
+	}
+	if alb.AccessLogsBucket != nil {
+		attributes = append(attributes,
+			attribute("access_logs.s3.enabled", pulumi.String("true")),
+			attribute("access_logs.s3.bucket", alb.AccessLogsBucket),
+			attribute("access_logs.s3.prefix", pulumi.String(alb.AccessLogsPrefix)))
+	}
+	spec["loadBalancerAttributes"] = attributes
+
+	params, err := apiextensions.NewCustomResource(ctx, name+"-"+alb.Name+"-params", &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(ParamsAPIGroup + "/v1"),
+		Kind:        pulumi.String("IngressClassParams"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(alb.Name)},
+		OtherFields: kubernetes.UntypedArgs{"spec": spec},
+	}, k8s...)
+	if err != nil {
+		return nil, fmt.Errorf("creating IngressClassParams %s: %w", alb.Name, err)
+	}
+	annotations := pulumi.StringMap{}
+	if alb.Default {
+		annotations["ingressclass.kubernetes.io/is-default-class"] = pulumi.String("true")
+	}
+	ic, err := networkingv1.NewIngressClass(ctx, name+"-"+alb.Name, &networkingv1.IngressClassArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:        pulumi.String(alb.Name),
+			Annotations: annotations,
 		},
 		Spec: &networkingv1.IngressClassSpecArgs{
 			Controller: pulumi.String(ALBController),
@@ -121,17 +235,50 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		},
 	}, k8s...)
 	if err != nil {
-		return nil, fmt.Errorf("eks classes %q: creating IngressClass: %w", name, err)
+		return nil, fmt.Errorf("creating IngressClass %s: %w", alb.Name, err)
 	}
+	return ic, nil
+}
 
-	c.StorageClass, c.IngressClass = sc, ic
-	c.StorageClassName = sc.Metadata.Name().Elem()
-	c.IngressClassName = ic.Metadata.Name().Elem()
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"storageClassName": c.StorageClassName,
-		"ingressClassName": c.IngressClassName,
-	}); err != nil {
-		return nil, fmt.Errorf("eks classes %q: registering outputs: %w", name, err)
+func reclaimPolicy(retain bool) string {
+	if retain {
+		return "Retain"
 	}
-	return c, nil
+	return "Delete"
+}
+
+func attribute(key string, value pulumi.StringInput) pulumi.Map {
+	return pulumi.Map{"key": pulumi.String(key), "value": value}
+}
+
+func (a *ClassesArgs) validate() error {
+	switch {
+	case a == nil || a.Provider == nil:
+		return fmt.Errorf("an explicit Kubernetes provider is required")
+	case a.StorageClassName == "":
+		return fmt.Errorf("a StorageClass name is required")
+	}
+	return validateALBs(a.ALBs)
+}
+
+// validateALBs checks that ALB class names are distinct, schemes known and at most one default.
+func validateALBs(albs []ALBClass) error {
+	seen := map[string]bool{}
+	defaults := 0
+	for _, alb := range albs {
+		switch {
+		case alb.Name == "" || seen[alb.Name]:
+			return fmt.Errorf("ALB class names must be set and distinct, got %q twice or empty", alb.Name)
+		case alb.Scheme != "internet-facing" && alb.Scheme != "internal":
+			return fmt.Errorf("ALB class %s: scheme %q: accepted internet-facing or internal", alb.Name, alb.Scheme)
+		}
+		seen[alb.Name] = true
+		if alb.Default {
+			defaults++
+		}
+	}
+	if defaults > 1 {
+		return fmt.Errorf("at most one ALB class may be the default, got %d", defaults)
+	}
+	return nil
 }

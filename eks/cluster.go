@@ -55,8 +55,10 @@ type ClusterArgs struct {
 	// Name is the physical EKS cluster name. Set, not auto-named, so that it is known in
 	// preview and stable across replacements of other resources.
 	Name string
-	// Version is the Kubernetes minor version, e.g. "1.33".
+	// Version is the Kubernetes minor version, e.g. "1.35".
 	Version string
+	// Region is the cluster's region (the provider's), for the access log bucket policy.
+	Region string
 	// VpcID and PrivateSubnetIDs place the control plane ENIs and, through Auto Mode's
 	// default NodeClass, every node and pod. Only private subnets are passed: pulumi-eks puts
 	// every subnet it is given into the cluster, and Auto Mode's default NodeClass launches
@@ -80,9 +82,16 @@ type ClusterArgs struct {
 	// own, and a second entry for it fails with 409 ResourceInUseException (pulumi-eks#2373).
 	AdminPrincipalArns  []string
 	ViewerPrincipalArns []string
-	// StorageClassName and IngressClassName name the objects Classes creates.
+	// StorageClassName names the default StorageClass; ALBs are the IngressClasses to create.
+	// The cluster fills in each ALB's access log bucket.
 	StorageClassName string
-	IngressClassName string
+	ALBs             []ALBClass
+	// AccessLogDays is how long the ALBs' access logs are kept in their bucket.
+	AccessLogDays int
+	// Protect is for production: the cluster cannot be deleted by a plain `pulumi destroy`
+	// (protect), volumes keep their EBS disks when their claims go, and the access log bucket
+	// must be emptied by hand before it can be deleted.
+	Protect bool
 }
 
 // Cluster is an EKS Auto Mode cluster with API authentication, access entries for its
@@ -95,15 +104,13 @@ type Cluster struct {
 	OidcProviderArn  pulumi.StringOutput `pulumi:"oidcProviderArn"`
 	OidcProviderURL  pulumi.StringOutput `pulumi:"oidcProviderUrl"`
 	OidcIssuer       pulumi.StringOutput `pulumi:"oidcIssuer"`
-	IngressClassName pulumi.StringOutput `pulumi:"ingressClassName"`
 	StorageClassName pulumi.StringOutput `pulumi:"storageClassName"`
+	AccessLogsBucket pulumi.StringOutput `pulumi:"accessLogsBucket"`
 
 	// Provider talks to this cluster with the kubeconfig pulumi-eks returns (never the
 	// ambient one). Every in-cluster object uses it.
 	Provider *kubernetes.Provider
-	// EKS is the pulumi-eks component, for dependencies on the control plane itself.
-	EKS *pulumieks.Cluster
-	// Classes holds the StorageClass and IngressClass, for dependencies.
+	// Classes holds the StorageClass and IngressClasses, for dependencies.
 	Classes *Classes
 }
 
@@ -178,7 +185,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// Mode nodes, which this cluster has none of
 		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-networking.html#dns-consider).
 		CorednsAddonOptions: &pulumieks.CoreDnsAddonOptionsArgs{Enabled: &corednsAddon},
-	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(providers...))
+	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(providers...), pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)
 	}
@@ -191,17 +198,30 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, fmt.Errorf("eks cluster %q: creating Kubernetes provider: %w", name, err)
 	}
 
+	logs, err := newAccessLogsBucket(ctx, name+"-alb-logs", c, accessLogsArgs{
+		Region: args.Region, RetentionDays: args.AccessLogDays, ForceDestroy: !args.Protect,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
+	}
+	albs := make([]ALBClass, len(args.ALBs))
+	for i, alb := range args.ALBs {
+		alb.AccessLogsBucket, alb.AccessLogsPrefix = logs.Bucket, AccessLogsPrefix
+		albs[i] = alb
+	}
 	classes, err := NewClasses(ctx, name, &ClassesArgs{
 		Provider:         provider,
 		StorageClassName: args.StorageClassName,
-		IngressClassName: args.IngressClassName,
-		Scheme:           "internet-facing",
+		ALBs:             albs,
+		RetainVolumes:    args.Protect,
+		NetworkPolicies:  true,
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
 	}
 
-	c.EKS, c.Provider, c.Classes = cluster, provider, classes
+	c.Provider, c.Classes = provider, classes
+	c.AccessLogsBucket = logs.Bucket
 	// The name is ours, so it is known in preview; tying it to the cluster's URN makes every
 	// consumer depend on the cluster as if it had read the name from it.
 	c.ClusterName = cluster.URN().ApplyT(func(pulumi.URN) string { return args.Name }).(pulumi.StringOutput)
@@ -209,7 +229,6 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.OidcProviderArn = cluster.OidcProviderArn
 	c.OidcProviderURL = cluster.OidcProviderUrl
 	c.OidcIssuer = cluster.OidcIssuer
-	c.IngressClassName = classes.IngressClassName
 	c.StorageClassName = classes.StorageClassName
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName":      c.ClusterName,
@@ -217,8 +236,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"oidcProviderArn":  c.OidcProviderArn,
 		"oidcProviderUrl":  c.OidcProviderURL,
 		"oidcIssuer":       c.OidcIssuer,
-		"ingressClassName": c.IngressClassName,
 		"storageClassName": c.StorageClassName,
+		"accessLogsBucket": c.AccessLogsBucket,
 	}); err != nil {
 		return nil, fmt.Errorf("eks cluster %q: registering outputs: %w", name, err)
 	}
@@ -233,12 +252,14 @@ func (a *ClusterArgs) validate() error {
 		return fmt.Errorf("a cluster name and Kubernetes version are required")
 	case a.VpcID == nil || a.PrivateSubnetIDs == nil:
 		return fmt.Errorf("a VPC ID and private subnet IDs are required")
-	case a.StorageClassName == "" || a.IngressClassName == "":
-		return fmt.Errorf("storage and ingress class names are required")
+	case a.StorageClassName == "" || len(a.ALBs) == 0:
+		return fmt.Errorf("a StorageClass name and at least one ALB class are required")
+	case a.Region == "" || a.AccessLogDays < 1:
+		return fmt.Errorf("the region and the access log retention are required")
 	case a.EndpointPublicAccess && len(a.PublicAccessCidrs) == 0:
 		return fmt.Errorf("public endpoint access needs at least one CIDR in PublicAccessCidrs")
 	}
-	return nil
+	return validateALBs(a.ALBs)
 }
 
 // publicCidrs is nil when the public endpoint is off: EKS rejects an allow-list for an

@@ -1,99 +1,53 @@
 package eks
 
 import (
-	"fmt"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/pulumitest"
 )
 
-const testKubeconfig = `{"apiVersion":"v1","kind":"Config","clusters":[{"name":"kubernetes","cluster":{"server":"https://ABC.gr7.eu-west-1.eks.amazonaws.com","certificate-authority-data":"LS0t"}}],"contexts":[{"name":"aws","context":{"cluster":"kubernetes","user":"aws"}}],"current-context":"aws","users":[{"name":"aws","user":{"exec":{"apiVersion":"client.authentication.k8s.io/v1beta1","command":"aws","args":["--region","eu-west-1","eks","get-token","--cluster-name","flask-eks-test","--output","json"]}}}]}`
-
-// eksMocks answers as pulumi-eks's remote Cluster component and the Kubernetes API would.
-type eksMocks struct {
-	mu        sync.Mutex
-	resources []pulumi.MockResourceArgs
-}
-
-func (m *eksMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	m.mu.Lock()
-	m.resources = append(m.resources, args)
-	m.mu.Unlock()
-	out := args.Inputs.Copy()
-	if args.TypeToken == "eks:index:Cluster" {
-		// A remote component: it has no ID, and its outputs are what pulumi-eks computes.
-		for k, v := range map[string]string{
-			"kubeconfigJson":  testKubeconfig,
-			"oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
-			"oidcProviderUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
-			"oidcIssuer":      "oidc.eks.eu-west-1.amazonaws.com/id/ABC",
-		} {
-			out[resource.PropertyKey(k)] = resource.NewStringProperty(v)
-		}
-		return "", out, nil
-	}
-	if !args.Custom {
-		return "", out, nil
-	}
-	return args.Name + "-id", out, nil
-}
-
-func (m *eksMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
-}
-
-func (m *eksMocks) byType(typ string) []pulumi.MockResourceArgs {
-	var out []pulumi.MockResourceArgs
-	for _, r := range m.resources {
-		if r.TypeToken == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (m *eksMocks) one(t *testing.T, typ string) pulumi.MockResourceArgs {
-	t.Helper()
-	rs := m.byType(typ)
-	if len(rs) != 1 {
-		t.Fatalf("%d resources of type %s, want 1", len(rs), typ)
-	}
-	return rs[0]
-}
+const certArn = "arn:aws:acm:eu-west-1:123456789012:certificate/0f3c2a9e-6b1d-4c7e-9a52-3e8d7b41f6a0"
 
 func testArgs() *ClusterArgs {
 	return &ClusterArgs{
 		Name:                 "flask-eks-test",
-		Version:              "1.33",
+		Version:              "1.35",
+		Region:               "eu-west-1",
 		VpcID:                pulumi.String("vpc-0123"),
 		PrivateSubnetIDs:     pulumi.ToStringArray([]string{"subnet-priv-a", "subnet-priv-b", "subnet-priv-c"}),
 		EndpointPublicAccess: true,
-		PublicAccessCidrs:    []string{"198.51.100.0/24"},
+		PublicAccessCidrs:    []string{"192.168.10.0/24"},
 		LogTypes:             []string{"api", "audit", "authenticator"},
 		AdminPrincipalArns:   []string{"arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/ci"},
 		ViewerPrincipalArns:  []string{"arn:aws:iam::123456789012:role/ci/preview"},
 		StorageClassName:     "gp3",
-		IngressClassName:     "alb",
+		ALBs: []ALBClass{
+			{Name: "alb", Scheme: "internet-facing", GroupName: "flask-eks-test", CertificateArn: pulumi.String(certArn), Default: true},
+			{Name: "alb-internal", Scheme: "internal", GroupName: "flask-eks-test-internal"},
+		},
+		AccessLogDays: 30,
 	}
 }
 
 type clusterRun struct {
-	mocks   *eksMocks
+	m       *pulumitest.Mocks
+	kubecfg *pulumitest.Value
 	cluster *Cluster
-	outputs map[string]any
 }
 
 func runCluster(t *testing.T, mutate func(*ClusterArgs), opts ...func(*pulumi.Context) pulumi.ResourceOption) (*clusterRun, error) {
 	t.Helper()
-	r := &clusterRun{mocks: &eksMocks{}, outputs: map[string]any{}}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	r := &clusterRun{m: pulumitest.New("flask-eks", "test")}
+	err := pulumitest.Run(t, r.m, nil, nil, func(ctx *pulumi.Context) error {
 		// A stand-in for the VPC's NAT routes, which the cluster must wait for.
 		egress, err := kubernetes.NewProvider(ctx, "egress-stand-in", &kubernetes.ProviderArgs{})
 		if err != nil {
@@ -112,14 +66,9 @@ func runCluster(t *testing.T, mutate func(*ClusterArgs), opts ...func(*pulumi.Co
 		if err != nil {
 			return err
 		}
-		r.cluster = c
-		// Read the outputs inside the program, while the mock engine still runs.
-		pulumi.All(c.ClusterName, c.Kubeconfig, c.IngressClassName, c.StorageClassName, c.OidcProviderArn).ApplyT(func(v []any) error {
-			r.outputs["clusterName"], r.outputs["kubeconfig"], r.outputs["ingressClassName"], r.outputs["storageClassName"], r.outputs["oidcProviderArn"] = v[0], v[1], v[2], v[3], v[4]
-			return nil
-		})
+		r.cluster, r.kubecfg = c, pulumitest.Capture(c.Kubeconfig)
 		return nil
-	}, pulumi.WithMocks("flask-eks", "test", r.mocks))
+	})
 	return r, err
 }
 
@@ -140,48 +89,45 @@ func strs(v resource.PropertyValue) []string {
 	return out
 }
 
-func TestClusterInputs(t *testing.T) {
+// TestCluster checks the properties of the Auto Mode cluster that no stack setting changes.
+func TestCluster(t *testing.T) {
 	r := mustRunCluster(t, nil)
-	c := r.mocks.one(t, "eks:index:Cluster")
-	in := c.Inputs
-	if !c.RegisterRPC.GetRemote() {
-		t.Error("pulumi-eks Cluster is not registered as a remote component")
-	}
+	c := r.m.Only(t, "eks:index:Cluster")
+	in := c.Raw
 	if !in["autoMode"].ObjectValue()["enabled"].BoolValue() {
-		t.Error("Auto Mode is not enabled")
+		t.Error("Auto Mode is off")
 	}
 	if pools := strs(in["autoMode"].ObjectValue()["computeConfig"].ObjectValue()["nodePools"]); !slices.Equal(pools, []string{"general-purpose", "system"}) {
 		t.Errorf("node pools = %v", pools)
 	}
 	if in["authenticationMode"].StringValue() != "API" {
-		t.Errorf("authenticationMode = %v", in["authenticationMode"])
+		t.Errorf("authenticationMode = %v, want API (access entries, no aws-auth ConfigMap)", in["authenticationMode"])
 	}
-	if got := strs(in["privateSubnetIds"]); !slices.Equal(got, []string{"subnet-priv-a", "subnet-priv-b", "subnet-priv-c"}) {
-		t.Errorf("privateSubnetIds = %v", got)
-	}
+	// Only private subnets: Auto Mode's default NodeClass launches nodes in the cluster's subnets.
 	for _, k := range []resource.PropertyKey{"publicSubnetIds", "subnetIds", "nodeSubnetIds"} {
 		if v, ok := in[k]; ok && !v.IsNull() {
 			t.Errorf("%s = %v: the cluster must only get private subnets, or Auto Mode may put nodes in public ones", k, v)
 		}
 	}
-	if in["nodeAssociatePublicIpAddress"].BoolValue() {
-		t.Error("nodes get public IPs")
+	if in["nodeAssociatePublicIpAddress"].BoolValue() || !in["endpointPrivateAccess"].BoolValue() {
+		t.Errorf("nodes get public IPs (%v) or the private endpoint is off (%v)", in["nodeAssociatePublicIpAddress"], in["endpointPrivateAccess"])
 	}
-	if !in["endpointPrivateAccess"].BoolValue() || !in["endpointPublicAccess"].BoolValue() {
-		t.Errorf("endpoint access private %v public %v", in["endpointPrivateAccess"], in["endpointPublicAccess"])
+	// Auto Mode runs DNS on each node; the CoreDNS add-on pulumi-eks would create is off.
+	if co := in["corednsAddonOptions"].ObjectValue(); co["enabled"].BoolValue() {
+		t.Errorf("corednsAddonOptions = %v, want the CoreDNS add-on disabled in Auto Mode", co)
 	}
-	if got := strs(in["publicAccessCidrs"]); !slices.Equal(got, []string{"198.51.100.0/24"}) {
-		t.Errorf("publicAccessCidrs = %v", got)
+	if !slices.Contains(c.Dependencies, r.m.URN("", "pulumi:providers:kubernetes", "egress-stand-in")) {
+		t.Errorf("cluster does not wait for NAT egress: %v", c.Dependencies)
 	}
-	if got := strs(in["enabledClusterLogTypes"]); !slices.Equal(got, []string{"api", "audit", "authenticator"}) {
-		t.Errorf("log types = %v", got)
+	if c.Protect {
+		t.Error("the cluster is protected although Protect is off")
 	}
-	if in["name"].StringValue() != "flask-eks-test" || in["version"].StringValue() != "1.33" || in["vpcId"].StringValue() != "vpc-0123" {
-		t.Errorf("name/version/vpc = %v %v %v", in["name"], in["version"], in["vpcId"])
-	}
-	// Entries are keyed by the principal, not by list position: reordering the config list
-	// must not replace them.
-	entries := in["accessEntries"].ObjectValue()
+}
+
+// TestAccessEntries: entries are keyed by the principal, not by list position, so reordering
+// the config list replaces none; viewers get the admin-view policy, which reads Secrets.
+func TestAccessEntries(t *testing.T) {
+	entries := mustRunCluster(t, nil).m.Only(t, "eks:index:Cluster").Raw["accessEntries"].ObjectValue()
 	want := map[string][2]string{
 		"123456789012-role-admin":      {"arn:aws:iam::123456789012:role/admin", ClusterAdminPolicyArn},
 		"123456789012-role-ci":         {"arn:aws:iam::123456789012:role/ci", ClusterAdminPolicyArn},
@@ -206,12 +152,9 @@ func TestClusterInputs(t *testing.T) {
 			}
 		}
 	}
-	// Auto Mode runs DNS on each node; the CoreDNS add-on pulumi-eks would create is off.
-	if co := in["corednsAddonOptions"].ObjectValue(); co["enabled"].BoolValue() {
-		t.Errorf("corednsAddonOptions = %v, want the CoreDNS add-on disabled in Auto Mode", co)
-	}
-	if !slices.Contains(c.RegisterRPC.GetDependencies(), "urn:pulumi:test::flask-eks::pulumi:providers:kubernetes::egress-stand-in") {
-		t.Errorf("cluster does not wait for NAT egress: %v", c.RegisterRPC.GetDependencies())
+	reordered := mustRunCluster(t, func(a *ClusterArgs) { slices.Reverse(a.AdminPrincipalArns) })
+	if got := reordered.m.Only(t, "eks:index:Cluster").Raw["accessEntries"].ObjectValue(); !maps.EqualFunc(got, entries, func(a, b resource.PropertyValue) bool { return a.DeepEquals(b) }) {
+		t.Error("reordering adminPrincipalArns changed the access entries")
 	}
 }
 
@@ -232,141 +175,222 @@ func TestAWSProviderReachesPulumiEKS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := r.mocks.one(t, "eks:index:Cluster").RegisterRPC.GetProviders()["aws"]
-		if !strings.HasPrefix(got, "urn:pulumi:test::flask-eks::pulumi:providers:aws::tagged::") {
-			t.Errorf("%s: pulumi-eks gets AWS provider %q, want the one given to the component", name, got)
+		want := r.m.URN("", "pulumi:providers:aws", "tagged")
+		if got := r.m.Only(t, "eks:index:Cluster").Providers["aws"]; got != want {
+			t.Errorf("%s: pulumi-eks gets AWS provider %q, want %q", name, got, want)
+		}
+		for _, n := range r.m.Graph() {
+			if strings.HasPrefix(n.Type, "aws:") && n.Provider != want {
+				t.Errorf("%s: %s %s uses provider %q, want %q", name, n.Type, n.Name, n.Provider, want)
+			}
 		}
 	}
 }
 
 func TestPrivateOnlyEndpoint(t *testing.T) {
-	r := mustRunCluster(t, func(a *ClusterArgs) { a.EndpointPublicAccess = false })
-	in := r.mocks.one(t, "eks:index:Cluster").Inputs
+	in := mustRunCluster(t, func(a *ClusterArgs) { a.EndpointPublicAccess = false }).m.Only(t, "eks:index:Cluster").Raw
 	if in["endpointPublicAccess"].BoolValue() || !in["endpointPrivateAccess"].BoolValue() {
 		t.Error("want a private-only endpoint")
 	}
+	// EKS rejects an allow-list for an endpoint that does not exist.
 	if v, ok := in["publicAccessCidrs"]; ok && !v.IsNull() {
 		t.Errorf("publicAccessCidrs = %v for a private-only endpoint", v)
 	}
 }
 
+// TestProviderUsesClusterKubeconfig: the Kubernetes provider talks to this cluster, never the
+// ambient kubeconfig, and the kubeconfig stays secret.
 func TestProviderUsesClusterKubeconfig(t *testing.T) {
 	r := mustRunCluster(t, nil)
-	var p pulumi.MockResourceArgs
-	for _, x := range r.mocks.byType("pulumi:providers:kubernetes") {
-		if x.Name == "cluster" {
-			p = x
-		}
-	}
-	kc := p.Inputs["kubeconfig"]
+	kc := r.m.One(t, "pulumi:providers:kubernetes", "cluster").Raw["kubeconfig"]
 	if !kc.IsSecret() {
 		t.Fatalf("provider kubeconfig is not secret: %v", kc)
 	}
-	if kc.SecretValue().Element.StringValue() != testKubeconfig {
-		t.Error("provider kubeconfig is not the cluster's kubeconfig")
+	var cfg struct {
+		Users []struct {
+			User struct {
+				Exec struct {
+					Command string
+					Args    []string
+				}
+			}
+		}
 	}
-	if r.outputs["kubeconfig"] != testKubeconfig || !pulumi.IsSecret(r.cluster.Kubeconfig) {
-		t.Error("kubeconfig output is wrong or not secret")
+	if err := json.Unmarshal([]byte(kc.SecretValue().Element.StringValue()), &cfg); err != nil {
+		t.Fatal(err)
 	}
-	if r.outputs["clusterName"] != "flask-eks-test" || r.outputs["ingressClassName"] != "alb" || r.outputs["storageClassName"] != "gp3" {
-		t.Errorf("outputs = %v", r.outputs)
+	if len(cfg.Users) != 1 || cfg.Users[0].User.Exec.Command != "aws" || !slices.Contains(cfg.Users[0].User.Exec.Args, "flask-eks-test") {
+		t.Errorf("provider kubeconfig does not authenticate to this cluster with aws eks get-token: %+v", cfg)
 	}
-	if !strings.HasPrefix(r.outputs["oidcProviderArn"].(string), "arn:aws:iam::") {
-		t.Errorf("oidcProviderArn = %v", r.outputs["oidcProviderArn"])
+	if r.kubecfg.String(t) != kc.SecretValue().Element.StringValue() || !r.kubecfg.Secret() {
+		t.Error("the kubeconfig output is not the provider's, or not secret")
 	}
 }
 
+// TestClasses checks the StorageClass, the ALB classes and the NetworkPolicy switch.
 func TestClasses(t *testing.T) {
 	r := mustRunCluster(t, nil)
-	sc := r.mocks.one(t, "kubernetes:storage.k8s.io/v1:StorageClass").Inputs
-	meta := sc["metadata"].ObjectValue()
-	if meta["name"].StringValue() != "gp3" || meta["annotations"].ObjectValue()["storageclass.kubernetes.io/is-default-class"].StringValue() != "true" {
-		t.Errorf("StorageClass metadata = %v", meta)
-	}
-	if sc["provisioner"].StringValue() != "ebs.csi.eks.amazonaws.com" || sc["volumeBindingMode"].StringValue() != "WaitForFirstConsumer" {
+	sc := r.m.Only(t, "kubernetes:storage.k8s.io/v1:StorageClass").Raw
+	if sc["provisioner"].StringValue() != EBSProvisioner || sc["volumeBindingMode"].StringValue() != "WaitForFirstConsumer" ||
+		sc["parameters"].ObjectValue()["encrypted"].StringValue() != "true" || sc["reclaimPolicy"].StringValue() != "Delete" {
 		t.Errorf("StorageClass = %v", sc)
 	}
-	params := sc["parameters"].ObjectValue()
-	if params["type"].StringValue() != "gp3" || params["encrypted"].StringValue() != "true" {
-		t.Errorf("StorageClass parameters = %v", params)
+	if sc["metadata"].ObjectValue()["annotations"].ObjectValue()["storageclass.kubernetes.io/is-default-class"].StringValue() != "true" {
+		t.Error("the gp3 StorageClass is not the default")
 	}
 
-	icp := r.mocks.one(t, "kubernetes:eks.amazonaws.com/v1:IngressClassParams").Inputs
-	if icp["spec"].ObjectValue()["scheme"].StringValue() != "internet-facing" || icp["metadata"].ObjectValue()["name"].StringValue() != "alb" {
-		t.Errorf("IngressClassParams = %v", icp)
+	bucket := r.m.Only(t, "aws:s3/bucketV2:BucketV2").ID
+	for _, alb := range []struct {
+		name, scheme, group string
+		tls                 bool
+	}{{"alb", "internet-facing", "flask-eks-test", true}, {"alb-internal", "internal", "flask-eks-test-internal", false}} {
+		spec := r.m.One(t, "kubernetes:eks.amazonaws.com/v1:IngressClassParams", "cluster-"+alb.name+"-params").Raw["spec"].ObjectValue()
+		if spec["scheme"].StringValue() != alb.scheme || spec["group"].ObjectValue()["name"].StringValue() != alb.group {
+			t.Errorf("%s: scheme/group = %v", alb.name, spec)
+		}
+		attrs := map[string]string{}
+		for _, a := range spec["loadBalancerAttributes"].ArrayValue() {
+			attrs[a.ObjectValue()["key"].StringValue()] = a.ObjectValue()["value"].StringValue()
+		}
+		if want := map[string]string{
+			"routing.http.drop_invalid_header_fields.enabled": "true",
+			"access_logs.s3.enabled":                          "true",
+			"access_logs.s3.bucket":                           bucket,
+			"access_logs.s3.prefix":                           AccessLogsPrefix,
+		}; !maps.Equal(attrs, want) {
+			t.Errorf("%s: load balancer attributes = %v, want %v", alb.name, attrs, want)
+		}
+		_, hasCert := spec["certificateARNs"]
+		if hasCert != alb.tls || (alb.tls && (spec["sslPolicy"].StringValue() != TLSPolicy || strs(spec["certificateARNs"])[0] != certArn)) {
+			t.Errorf("%s: certificate %v, ssl policy %v; want TLS %v with %s", alb.name, spec["certificateARNs"], spec["sslPolicy"], alb.tls, TLSPolicy)
+		}
+		ic := r.m.One(t, "kubernetes:networking.k8s.io/v1:IngressClass", "cluster-"+alb.name).Raw
+		ref := ic["spec"].ObjectValue()["parameters"].ObjectValue()
+		if ic["spec"].ObjectValue()["controller"].StringValue() != ALBController || ref["name"].StringValue() != alb.name || ref["kind"].StringValue() != "IngressClassParams" {
+			t.Errorf("%s: IngressClass spec = %v", alb.name, ic["spec"])
+		}
 	}
-
-	ic := r.mocks.one(t, "kubernetes:networking.k8s.io/v1:IngressClass").Inputs
-	spec := ic["spec"].ObjectValue()
-	ref := spec["parameters"].ObjectValue()
-	if spec["controller"].StringValue() != "eks.amazonaws.com/alb" || ref["apiGroup"].StringValue() != "eks.amazonaws.com" ||
-		ref["kind"].StringValue() != "IngressClassParams" || ref["name"].StringValue() != "alb" {
-		t.Errorf("IngressClass spec = %v", spec)
+	cm := r.m.One(t, "kubernetes:core/v1:ConfigMap", "cluster-network-policy").Raw
+	if md := cm["metadata"].ObjectValue(); md["name"].StringValue() != "amazon-vpc-cni" || md["namespace"].StringValue() != "kube-system" ||
+		cm["data"].ObjectValue()["enable-network-policy-controller"].StringValue() != "true" {
+		t.Errorf("network policy switch = %v", cm)
 	}
 
 	// Every Kubernetes object goes through the cluster's provider, under the Classes
 	// component, which itself belongs to the Cluster component.
-	classesURN := "urn:pulumi:test::flask-eks::flask-eks:eks:Cluster$flask-eks:eks:Classes::cluster"
-	for _, x := range r.mocks.resources {
-		if !strings.HasPrefix(x.TypeToken, "kubernetes:") {
-			continue
-		}
-		if !strings.HasPrefix(x.RegisterRPC.GetProvider(), "urn:pulumi:test::flask-eks::flask-eks:eks:Cluster$pulumi:providers:kubernetes::cluster::") {
-			t.Errorf("%s uses provider %q", x.TypeToken, x.RegisterRPC.GetProvider())
-		}
-		if x.RegisterRPC.GetParent() != classesURN {
-			t.Errorf("%s parent = %q", x.TypeToken, x.RegisterRPC.GetParent())
+	provider := r.m.URN("flask-eks:eks:Cluster", "pulumi:providers:kubernetes", "cluster")
+	classes := r.m.URN("flask-eks:eks:Cluster", "flask-eks:eks:Classes", "cluster")
+	for _, n := range r.m.Graph() {
+		if strings.HasPrefix(n.Type, "kubernetes:") && (n.Provider != provider || n.Parent != classes) {
+			t.Errorf("%s %s: provider %q parent %q", n.Type, n.Name, n.Provider, n.Parent)
 		}
 	}
-	for _, x := range r.mocks.resources {
-		if x.TypeToken == "flask-eks:eks:Classes" || x.TypeToken == "eks:index:Cluster" || x.TypeToken == "pulumi:providers:kubernetes" && x.Name == "cluster" {
-			if x.RegisterRPC.GetParent() != "urn:pulumi:test::flask-eks::flask-eks:eks:Cluster::cluster" {
-				t.Errorf("%s parent = %q, want the Cluster component", x.TypeToken, x.RegisterRPC.GetParent())
+}
+
+// TestAccessLogsBucket: private, SSE-S3 (the only encryption ALB log delivery supports),
+// expiring, writable only by the region's load balancer log delivery, TLS only.
+func TestAccessLogsBucket(t *testing.T) {
+	r := mustRunCluster(t, nil)
+	if !r.m.Only(t, "aws:s3/bucketV2:BucketV2").Raw["forceDestroy"].BoolValue() {
+		t.Error("an unprotected stack's log bucket cannot be destroyed with its logs")
+	}
+	enc := r.m.Only(t, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2").Raw
+	if alg := enc["rules"].ArrayValue()[0].ObjectValue()["applyServerSideEncryptionByDefault"].ObjectValue()["sseAlgorithm"].StringValue(); alg != "AES256" {
+		t.Errorf("encryption = %s, want AES256 (SSE-S3)", alg)
+	}
+	rule := r.m.Only(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Raw["rules"].ArrayValue()[0].ObjectValue()
+	if rule["expiration"].ObjectValue()["days"].NumberValue() != 30 || rule["status"].StringValue() != "Enabled" {
+		t.Errorf("lifecycle rule = %v", rule)
+	}
+	pab := r.m.Only(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").Raw
+	for _, k := range []resource.PropertyKey{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+		if !pab[k].BoolValue() {
+			t.Errorf("public access block %s is off", k)
+		}
+	}
+	for region, principal := range map[string]string{
+		"eu-west-1":    `{"AWS":"arn:aws:iam::156460612806:root"}`,
+		"me-central-1": `{"Service":"logdelivery.elasticloadbalancing.amazonaws.com"}`,
+	} {
+		doc, err := accessLogsPolicy("arn:aws:s3:::logs", region, "123456789012")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Statement []struct {
+				Effect    string
+				Principal json.RawMessage
+				Resource  any
 			}
 		}
+		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+			t.Fatal(err)
+		}
+		if string(p.Statement[0].Principal) != principal || p.Statement[0].Resource != "arn:aws:s3:::logs/alb/AWSLogs/123456789012/*" {
+			t.Errorf("%s: delivery statement = %+v, want principal %s on this account's prefix", region, p.Statement[0], principal)
+		}
+		if p.Statement[1].Effect != "Deny" {
+			t.Errorf("%s: no TLS-only deny: %+v", region, p.Statement[1])
+		}
+	}
+}
+
+// TestProtect: prod's cluster survives a plain destroy, its volumes keep their disks, and its
+// access logs are not deleted with the bucket.
+func TestProtect(t *testing.T) {
+	r := mustRunCluster(t, func(a *ClusterArgs) { a.Protect = true })
+	if !r.m.Only(t, "eks:index:Cluster").Protect {
+		t.Error("the cluster is not protected")
+	}
+	if r.m.Only(t, "kubernetes:storage.k8s.io/v1:StorageClass").Raw["reclaimPolicy"].StringValue() != "Retain" {
+		t.Error("volumes do not keep their disks")
+	}
+	if r.m.Only(t, "aws:s3/bucketV2:BucketV2").Raw["forceDestroy"].BoolValue() {
+		t.Error("the access logs would be deleted with the bucket")
 	}
 }
 
 // TestClassesAloneNeedOnlyAProvider: the integration test deploys Classes to a bare API
 // server, without any AWS resource.
 func TestClassesAloneNeedOnlyAProvider(t *testing.T) {
-	m := &eksMocks{}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	m := pulumitest.New("flask-eks", "test")
+	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
 		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
 		if err != nil {
 			return err
 		}
-		_, err = NewClasses(ctx, "classes", &ClassesArgs{Provider: p, StorageClassName: "gp3", IngressClassName: "alb", Scheme: "internal"})
+		_, err = NewClasses(ctx, "classes", &ClassesArgs{Provider: p, StorageClassName: "gp3", ALBs: []ALBClass{{Name: "alb", Scheme: "internal"}}})
 		return err
-	}, pulumi.WithMocks("flask-eks", "test", m))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, x := range m.resources {
-		if strings.HasPrefix(x.TypeToken, "aws:") || strings.HasPrefix(x.TypeToken, "eks:") {
-			t.Errorf("Classes created %s", x.TypeToken)
+	for _, n := range m.Graph() {
+		if strings.HasPrefix(n.Type, "aws:") || strings.HasPrefix(n.Type, "eks:") {
+			t.Errorf("Classes created %s", n.Type)
 		}
 	}
-	if got := m.one(t, "kubernetes:eks.amazonaws.com/v1:IngressClassParams").Inputs["spec"].ObjectValue()["scheme"].StringValue(); got != "internal" {
-		t.Errorf("scheme = %s", got)
+	if len(m.ByType("kubernetes:core/v1:ConfigMap")) != 0 {
+		t.Error("the NetworkPolicy switch was created although not asked for")
 	}
 }
 
 func TestClusterArgsValidation(t *testing.T) {
 	for name, mutate := range map[string]func(*ClusterArgs){
-		"no name":               func(a *ClusterArgs) { a.Name = "" },
-		"no subnets":            func(a *ClusterArgs) { a.PrivateSubnetIDs = nil },
-		"public without CIDRs":  func(a *ClusterArgs) { a.PublicAccessCidrs = nil },
-		"no ingress class name": func(a *ClusterArgs) { a.IngressClassName = "" },
-		"no storage class name": func(a *ClusterArgs) { a.StorageClassName = "" },
-		"no Kubernetes version": func(a *ClusterArgs) { a.Version = "" },
-		"no VPC":                func(a *ClusterArgs) { a.VpcID = nil },
+		"no name":              func(a *ClusterArgs) { a.Name = "" },
+		"no subnets":           func(a *ClusterArgs) { a.PrivateSubnetIDs = nil },
+		"public without CIDRs": func(a *ClusterArgs) { a.PublicAccessCidrs = nil },
+		"no ALB class":         func(a *ClusterArgs) { a.ALBs = nil },
+		"two ALB classes alb":  func(a *ClusterArgs) { a.ALBs[1].Name = "alb" },
+		"unknown scheme":       func(a *ClusterArgs) { a.ALBs[0].Scheme = "public" },
+		"no log retention":     func(a *ClusterArgs) { a.AccessLogDays = 0 },
+		"no VPC":               func(a *ClusterArgs) { a.VpcID = nil },
 	} {
 		r, err := runCluster(t, mutate)
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 		}
-		if len(r.mocks.byType("eks:index:Cluster")) != 0 {
+		if len(r.m.ByType("eks:index:Cluster")) != 0 {
 			t.Errorf("%s: cluster declared despite bad args", name)
 		}
 	}

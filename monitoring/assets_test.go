@@ -13,6 +13,7 @@ import (
 	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
 )
 
@@ -254,34 +255,55 @@ func allExprs(t *testing.T) map[string]string {
 	return out
 }
 
+// appLabels are the labels a series of the app carries when Prometheus scrapes it through the
+// PodMonitor: its own (metrics.py), the target's, and the histogram's le.
+var appLabels = []string{"namespace", "job", "pod", "container", "endpoint", "instance", "method", "route", "status", "version", "le"}
+
+// TestPromQLUsesOnlyExportedMetrics parses every expression of the dashboard and the rules with
+// Prometheus's own PromQL parser, and checks that each selects only series the app exports (or
+// the allowed non-app ones), scoped to the app, with only labels those series carry.
 func TestPromQLUsesOnlyExportedMetrics(t *testing.T) {
 	golden := readGolden(t)
 	used := map[string]bool{}
 	for where, expr := range allExprs(t) {
-		sels, err := selectors(expr)
+		// Grafana fills $__rate_interval in before the query reaches Prometheus.
+		parsed, err := parser.NewParser(parser.Options{}).ParseExpr(strings.ReplaceAll(expr, "$__rate_interval", "5m"))
 		if err != nil {
-			t.Errorf("%s: %v", where, err)
+			t.Errorf("%s: %q does not parse: %v", where, expr, err)
 			continue
 		}
-		if len(sels) == 0 {
+		selectors := parser.ExtractSelectors(parsed)
+		if len(selectors) == 0 {
 			t.Errorf("%s: no metric found in %q", where, expr)
 		}
-		for _, s := range sels {
-			used[s.name] = true
-			switch {
-			case slices.Contains(nonAppSeries, s.name):
-				// kube-state-metrics / up: scoped by namespace, and by the
-				// app's Deployment or Service.
-				if !strings.Contains(s.matchers, `namespace="flask-app"`) ||
-					!(strings.Contains(s.matchers, `deployment="flask-app"`) || strings.Contains(s.matchers, `service="flask-app"`)) {
-					t.Errorf("%s: %s{%s} is not scoped to the app", where, s.name, s.matchers)
+		for _, matchers := range selectors {
+			name, labels := "", map[string]string{}
+			for _, m := range matchers {
+				if m.Name == "__name__" {
+					name = m.Value
+					continue
 				}
-			case exported(golden, s.name):
-				if !strings.Contains(s.matchers, `namespace="flask-app"`) || !strings.Contains(s.matchers, `service="flask-app"`) {
-					t.Errorf("%s: %s{%s} is not scoped to the app's namespace and service", where, s.name, s.matchers)
+				labels[m.Name] = m.Value
+			}
+			used[name] = true
+			switch {
+			case slices.Contains(nonAppSeries, name):
+				// up and kube-state-metrics: scoped by namespace, and to the app's target or
+				// Deployment.
+				if labels["namespace"] != "flask-app" || (labels["deployment"] != "flask-app" && labels["job"] != "flask-app/flask-app") {
+					t.Errorf("%s: %s%v is not scoped to the app", where, name, labels)
+				}
+			case exported(golden, name):
+				if labels["namespace"] != "flask-app" || labels["job"] != "flask-app/flask-app" {
+					t.Errorf("%s: %s%v is not scoped to the app's namespace and PodMonitor job", where, name, labels)
+				}
+				for l := range labels {
+					if !slices.Contains(appLabels, l) {
+						t.Errorf("%s: %s has no label %q (it carries %v)", where, name, l, appLabels)
+					}
 				}
 			default:
-				t.Errorf("%s: %q is neither in %s nor an allowed non-app series %v", where, s.name, goldenPath, nonAppSeries)
+				t.Errorf("%s: %q is neither in %s nor an allowed non-app series %v", where, name, goldenPath, nonAppSeries)
 			}
 		}
 	}
@@ -291,193 +313,4 @@ func TestPromQLUsesOnlyExportedMetrics(t *testing.T) {
 			t.Errorf("no expression uses %s", m)
 		}
 	}
-}
-
-func TestSelectorsTokenizer(t *testing.T) {
-	cases := []struct {
-		expr string
-		want []string
-	}{
-		{`up`, []string{"up"}},
-		{`up{job="x"} == 0 or absent(up{job="x"})`, []string{"up", "up"}},
-		{`sum by (le, route) (rate(a_bucket{route="/x",status=~"5.."}[$__rate_interval]))`, []string{"a_bucket"}},
-		{`histogram_quantile(0.95, sum without (pod) (rate(h_bucket[5m])))`, []string{"h_bucket"}},
-		{`sum(rate(a_total{s="fake_metric{x}"}[5m])) / on (ns) group_left (k) b_total offset 1h > 1e3`, []string{"a_total", "b_total"}},
-		{`max_over_time(m:rec[1h:5m]) unless bool c and d`, []string{"m:rec", "c", "d"}},
-		{`count(x) by (y)`, []string{"x"}},
-		{`topk(5, foo) * $scale`, []string{"foo"}},
-		{"# a comment mentioning bar\nbaz", []string{"baz"}},
-	}
-	for _, tc := range cases {
-		sels, err := selectors(tc.expr)
-		if err != nil {
-			t.Errorf("selectors(%q): %v", tc.expr, err)
-			continue
-		}
-		var got []string
-		for _, s := range sels {
-			got = append(got, s.name)
-		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("selectors(%q) = %q, want %q", tc.expr, got, tc.want)
-		}
-	}
-	sels, _ := selectors(`a{ns="n", svc="s"}`)
-	if len(sels) != 1 || sels[0].matchers != `ns="n", svc="s"` {
-		t.Errorf("matchers = %+v", sels)
-	}
-	for _, bad := range []string{`a{x="unterminated}`, `rate(a[5m]`, `a{x="y"`} {
-		if _, err := selectors(bad); err == nil {
-			t.Errorf("selectors(%q) accepted malformed PromQL", bad)
-		}
-	}
-}
-
-// selector is one vector selector in a PromQL expression.
-type selector struct {
-	name     string
-	matchers string // the text between { and }, "" if none
-}
-
-// PromQL words that are never metric names: aggregation operators, set and
-// comparison keywords, and modifiers.
-var promKeywords = map[string]bool{
-	"sum": true, "min": true, "max": true, "avg": true, "group": true, "stddev": true, "stdvar": true,
-	"count": true, "count_values": true, "bottomk": true, "topk": true, "quantile": true,
-	"limitk": true, "limit_ratio": true,
-	"and": true, "or": true, "unless": true, "bool": true, "offset": true, "atan2": true,
-	"inf": true, "nan": true,
-}
-
-// clauseKeywords take a parenthesised label list that must be skipped.
-var clauseKeywords = map[string]bool{
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-}
-
-// selectors is a small PromQL tokenizer: it returns the vector selectors of
-// expr, skipping string literals, label matchers, range/subquery brackets,
-// numbers and durations, comments, Grafana $variables, functions (an
-// identifier followed by '('), keywords and label lists of by/without/on/
-// ignoring/group_left/group_right. It reports unbalanced brackets and
-// unterminated strings.
-func selectors(expr string) ([]selector, error) {
-	var out []selector
-	depth := 0
-	isIdentStart := func(c byte) bool { return c == '_' || c == ':' || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
-	isIdent := func(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
-	// skipString returns the index after the closing quote of the string at i.
-	skipString := func(i int) (int, error) {
-		q := expr[i]
-		for j := i + 1; j < len(expr); j++ {
-			if expr[j] == '\\' && q != '`' {
-				j++
-				continue
-			}
-			if expr[j] == q {
-				return j + 1, nil
-			}
-		}
-		return 0, fmt.Errorf("unterminated string at offset %d", i)
-	}
-	// skipTo returns the index after the matching close bracket, honouring strings.
-	skipTo := func(i int, open, close byte) (int, error) {
-		for j := i + 1; j < len(expr); j++ {
-			switch c := expr[j]; {
-			case c == '"' || c == '\'' || c == '`':
-				k, err := skipString(j)
-				if err != nil {
-					return 0, err
-				}
-				j = k - 1
-			case c == open:
-				return 0, fmt.Errorf("nested %q at offset %d", open, j)
-			case c == close:
-				return j + 1, nil
-			}
-		}
-		return 0, fmt.Errorf("unclosed %q at offset %d", open, i)
-	}
-	nextNonSpace := func(i int) int {
-		for i < len(expr) && (expr[i] == ' ' || expr[i] == '\t' || expr[i] == '\n' || expr[i] == '\r') {
-			i++
-		}
-		return i
-	}
-	for i := 0; i < len(expr); {
-		c := expr[i]
-		switch {
-		case c == '"' || c == '\'' || c == '`':
-			j, err := skipString(i)
-			if err != nil {
-				return nil, err
-			}
-			i = j
-		case c == '#':
-			for i < len(expr) && expr[i] != '\n' {
-				i++
-			}
-		case c == '[':
-			j, err := skipTo(i, '[', ']')
-			if err != nil {
-				return nil, err
-			}
-			i = j
-		case c == '{':
-			return nil, fmt.Errorf("selector without a metric name at offset %d", i)
-		case c == '(':
-			depth++
-			i++
-		case c == ')':
-			depth--
-			if depth < 0 {
-				return nil, fmt.Errorf("unbalanced ')' at offset %d", i)
-			}
-			i++
-		case c == '$':
-			i++
-			for i < len(expr) && isIdent(expr[i]) {
-				i++
-			}
-		case c >= '0' && c <= '9' || c == '.' && i+1 < len(expr) && expr[i+1] >= '0' && expr[i+1] <= '9':
-			for i < len(expr) && (isIdent(expr[i]) || expr[i] == '.') {
-				i++
-			}
-		case isIdentStart(c):
-			j := i
-			for j < len(expr) && isIdent(expr[j]) {
-				j++
-			}
-			word, next := expr[i:j], nextNonSpace(j)
-			switch {
-			case clauseKeywords[word] && next < len(expr) && expr[next] == '(':
-				k := strings.IndexByte(expr[next:], ')')
-				if k < 0 {
-					return nil, fmt.Errorf("unclosed label list after %q", word)
-				}
-				i = next + k + 1
-			case clauseKeywords[word] || promKeywords[word]:
-				i = j
-			case next < len(expr) && expr[next] == '(':
-				i = j // a function call
-			default:
-				s := selector{name: word}
-				i = j
-				if next < len(expr) && expr[next] == '{' {
-					k, err := skipTo(next, '{', '}')
-					if err != nil {
-						return nil, err
-					}
-					s.matchers = strings.TrimSpace(expr[next+1 : k-1])
-					i = k
-				}
-				out = append(out, s)
-			}
-		default:
-			i++
-		}
-	}
-	if depth != 0 {
-		return nil, fmt.Errorf("unbalanced parentheses")
-	}
-	return out, nil
 }

@@ -1,239 +1,282 @@
-// Package monitoring installs the cluster's observability stack: the
-// kube-prometheus-stack Helm chart (Prometheus Operator, Prometheus,
-// Alertmanager, Grafana, kube-state-metrics and, optionally, node-exporter),
-// plus the Flask app's Grafana dashboard and alerting rules.
+// Package monitoring installs the cluster's observability stack: the kube-prometheus-stack Helm
+// chart (Prometheus Operator, Prometheus, Alertmanager, Grafana, kube-state-metrics and,
+// optionally, node-exporter), plus what watches the Flask app: its PodMonitor, Grafana dashboard
+// and alerting rules.
 //
-// Everything is created through an explicit Kubernetes provider passed in by
-// the caller; nothing uses the ambient kubeconfig.
+// Everything is created through an explicit Kubernetes provider passed in by the caller; nothing
+// uses the ambient kubeconfig.
 package monitoring
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/kube"
 )
 
-// ComponentType is the type token the component registers under.
-const ComponentType = "flask-eks:monitoring:Monitoring"
-
-// Defaults applied when the corresponding MonitoringArgs field is zero.
+// Names of the objects this component creates. They are fixed (not auto-named) so that the chart
+// values and the README can refer to them.
 const (
-	DefaultTimeout               = 900 // seconds; covers EBS provisioning and Auto Mode node launch
-	DefaultPrometheusRetention   = "7d"
-	DefaultPrometheusStorageSize = "20Gi"
-	DefaultGrafanaStorageSize    = "5Gi"
-	DefaultGrafanaAdminUser      = "admin"
-)
-
-// Names of the objects this component creates in the cluster. They are fixed
-// (not auto-named) so that the chart values and the README can refer to them.
-const (
-	// GrafanaAdminSecretName is the Secret holding Grafana's admin
-	// credentials; the chart reads it through grafana.admin.existingSecret.
-	GrafanaAdminSecretName = "grafana-admin-credentials"
-	// GrafanaAdminUserKey and GrafanaAdminPasswordKey are the keys inside
-	// that Secret (the Grafana chart's defaults for admin.userKey/passwordKey).
+	// GrafanaAdminSecretName holds Grafana's admin credentials (grafana.admin.existingSecret),
+	// under the Grafana chart's default keys.
+	GrafanaAdminSecretName  = "grafana-admin-credentials"
+	GrafanaAdminUser        = "admin"
 	GrafanaAdminUserKey     = "admin-user"
 	GrafanaAdminPasswordKey = "admin-password"
+	// AlertReceiverSecretName holds the alert webhook's URL, mounted into Alertmanager.
+	AlertReceiverSecretName = "alert-receiver"
+	alertReceiverURLKey     = "url"
+)
+
+// Grafana exposures.
+const (
+	GrafanaInternal = "internal"
+	GrafanaPublic   = "public"
+	GrafanaNone     = "none"
 )
 
 // MonitoringArgs configures NewMonitoring.
 type MonitoringArgs struct {
-	// Provider is the Kubernetes provider for the target cluster. Required:
-	// the component never falls back to the ambient kubeconfig.
+	// Provider is the Kubernetes provider of the target cluster.
 	Provider *kubernetes.Provider
-	// Namespace is created by the component and holds the release, the
-	// Grafana admin Secret, the dashboard ConfigMap and the PrometheusRule.
+	// Namespace is created by the component and holds the release, the Grafana admin Secret,
+	// the dashboard ConfigMap and the PrometheusRule.
 	Namespace string
-	// StorageClassName is the StorageClass for the Prometheus, Alertmanager and
-	// Grafana volumes (the eks component's gp3 class). nil or "" leaves
-	// storageClassName unset, so the cluster's default class is used.
-	StorageClassName pulumi.StringInput
-	// StorageDependsOn are resources the release must wait for, typically the
-	// StorageClass itself: its PVCs would stay Pending without it.
-	StorageDependsOn []pulumi.Resource
-	// IngressClassName is the cluster's ALB IngressClass. nil or
-	// pulumi.String("") disables Grafana's Ingress (reach it with
-	// kubectl port-forward). An Output must resolve to a non-empty name.
-	IngressClassName pulumi.StringInput
-	// AlbGroupName, when set, puts Grafana's Ingress into that ALB IngressGroup
-	// (alb.ingress.kubernetes.io/group.name) so that it shares the app's load
-	// balancer. Grafana is then served under GrafanaSubPath, because the app
-	// already owns "/" on that ALB. "" gives Grafana an ALB of its own at "/".
-	AlbGroupName string
-	// CertificateArn, when set, adds an HTTPS listener with this ACM
-	// certificate and redirects HTTP to HTTPS, as the app's Ingress does.
-	CertificateArn string
-	// PrometheusRetention is how long Prometheus keeps samples ("3d" in dev,
-	// "15d" in prod). Default DefaultPrometheusRetention.
-	PrometheusRetention string
-	// PrometheusStorageSize is the Prometheus volume size ("20Gi" dev,
-	// "100Gi" prod). Default DefaultPrometheusStorageSize.
-	PrometheusStorageSize string
-	// GrafanaStorageSize is the Grafana volume size. Default
-	// DefaultGrafanaStorageSize.
-	GrafanaStorageSize string
-	// NodeExporter deploys the prometheus-node-exporter DaemonSet (and its
-	// default rules). On EKS Auto Mode it is expected to run: Auto Mode nodes
-	// are Kubernetes-conformant and admit DaemonSets with hostPath mounts of
-	// /proc and /sys, subject to Bottlerocket's SELinux policy and read-only
-	// root filesystem (AWS whitepaper "Security Overview of Amazon EKS Auto
-	// Mode", Workloads section; aws-samples/sample-aws-eks-auto-mode
-	// examples/observability/README.md lists "Prometheus node-exporter
-	// DaemonSet" as a supported path for node metrics). Not verified on a
-	// live cluster from here, hence a toggle.
+	// StorageClassName is the class of the Prometheus, Alertmanager and Grafana volumes; ""
+	// uses the cluster's default.
+	StorageClassName string
+	// ReleaseDependsOn are what the release must wait for although no data flows from them:
+	// the StorageClass and IngressClasses (and be deleted after).
+	ReleaseDependsOn []pulumi.Resource
+	// Prometheus, Grafana and Alerting shape the three parts of the stack.
+	Prometheus PrometheusSettings
+	Grafana    GrafanaSettings
+	Alerting   AlertingSettings
+	// NodeExporter deploys the prometheus-node-exporter DaemonSet and its rules. Auto Mode nodes
+	// are conformant and admit DaemonSets with hostPath mounts of /proc and /sys, under SELinux
+	// and a read-only root filesystem; a toggle, because that has not run on every node type.
 	NodeExporter bool
-	// AppNamespace is the namespace the Flask app runs in.
-	AppNamespace string
-	// AppName is the app's Service name (= its Helm fullname and Deployment
-	// name). The ServiceMonitor turns it into the `service` label of the
-	// app's series; kube-state-metrics reports it as `deployment`.
-	AppName string
-	// GrafanaAdminUser is Grafana's admin login. Default DefaultGrafanaAdminUser.
-	GrafanaAdminUser string
-	// Timeout is the Helm release timeout in seconds. Default DefaultTimeout.
-	Timeout int
+	// NodeCIDRs hold the nodes and the EKS API server's network interfaces (the VPC): the stack
+	// scrapes kubelets and node-exporter there and talks to the API server.
+	NodeCIDRs []string
+	// App is what the stack watches.
+	App AppTarget
+	// ExtraDataSources are Grafana data sources besides Prometheus (Loki).
+	ExtraDataSources []DataSource
+	// PrometheusClients are namespaces whose pods may query Prometheus (KEDA).
+	PrometheusClients []string
+}
+
+// PrometheusSettings size Prometheus.
+type PrometheusSettings struct {
+	// Retention is how long samples are kept ("3d" in dev, "15d" in prod).
+	Retention string
+	// StorageSize is the volume ("20Gi" dev, "100Gi" prod).
+	StorageSize string
+}
+
+// GrafanaSettings place Grafana.
+type GrafanaSettings struct {
+	// StorageSize is Grafana's volume.
+	StorageSize string
+	// Exposure is GrafanaInternal, GrafanaPublic or GrafanaNone; IngressClassName is the ALB
+	// class for the first two (the internal, or a public one limited to allowed CIDRs).
+	Exposure         string
+	IngressClassName string
+	// Host is Grafana's host name ("" for the ALB's generated name); HTTPS serves it on 443
+	// with HTTP redirected (the certificate is the IngressClass's).
+	Host  string
+	HTTPS bool
+	// ALBSourceCIDRs are the networks Grafana's ALB sends from; only they reach Grafana's port.
+	ALBSourceCIDRs []string
+}
+
+// AlertingSettings say where alerts go.
+type AlertingSettings struct {
+	// WebhookURL is a Slack incoming webhook (Slack says so: https://hooks.slack.com/...) or any
+	// webhook receiver; nil sends alerts nowhere. It is a secret: it reaches Alertmanager
+	// through a mounted Secret, never the Helm values.
+	WebhookURL pulumi.StringInput
+	// Slack says whether WebhookURL is a Slack incoming webhook.
+	Slack bool
+}
+
+// AppTarget is the app the stack watches: its namespace (the object, so that the PodMonitor is
+// deleted before it), the name of its release and the labels of its pods.
+type AppTarget struct {
+	Namespace     *corev1.Namespace
+	NamespaceName string
+	Name          string
+	PodLabels     map[string]string
+}
+
+// DataSource is an extra Grafana data source; DependsOn is what serves it.
+type DataSource struct {
+	Name, Type, UID, URL string
+	DependsOn            []pulumi.Resource
 }
 
 // Monitoring is the component returned by NewMonitoring.
 type Monitoring struct {
 	pulumi.ResourceState
 
-	// Release is the kube-prometheus-stack Helm release. It installs the
-	// monitoring.coreos.com CRDs, so anything that creates a ServiceMonitor or
-	// PrometheusRule (such as the app's chart) must depend on it.
+	// Release is the kube-prometheus-stack Helm release; it installs the monitoring.coreos.com
+	// CRDs, so anything that creates a PodMonitor or PrometheusRule depends on it.
 	Release *helmv3.Release
+	// Namespace is the monitoring namespace.
+	Namespace *corev1.Namespace
 
-	// GrafanaURL is http(s)://<ALB hostname>[/grafana], or "" when the Ingress
-	// is disabled or the ALB has no hostname yet.
-	GrafanaURL pulumi.StringOutput `pulumi:"grafanaUrl"`
-	// GrafanaAdminUser is Grafana's admin login.
-	GrafanaAdminUser pulumi.StringOutput `pulumi:"grafanaAdminUser"`
-	// GrafanaAdminPassword is Grafana's admin password (a secret output).
-	GrafanaAdminPassword pulumi.StringOutput `pulumi:"grafanaAdminPassword"`
+	// GrafanaURL is https://<host>/ when a host is configured (known at preview), else the
+	// address of Grafana's ALB read back from its Ingress ("" until it has one, or without an
+	// Ingress).
+	GrafanaURL           pulumi.StringOutput `pulumi:"grafanaUrl"`
+	GrafanaAdminUser     pulumi.StringOutput `pulumi:"grafanaAdminUser"`
+	GrafanaAdminPassword pulumi.StringOutput `pulumi:"grafanaAdminPassword"` // secret
 }
 
-// NewMonitoring creates the monitoring namespace, Grafana's admin credentials,
-// the kube-prometheus-stack release, the app's dashboard and alerting rules,
-// and reads back Grafana's Ingress to report its URL.
-func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs,
-	opts ...pulumi.ResourceOption,
-) (*Monitoring, error) {
-	cfg, err := resolveArgs(args)
-	if err != nil {
-		return nil, fmt.Errorf("monitoring %q: invalid arguments: %w", name, err)
+// NewMonitoring creates the monitoring namespace with its network policies, Grafana's admin
+// credentials, the alert receiver's Secret, the kube-prometheus-stack release, the app's
+// PodMonitor, dashboard and alerting rules, and reads Grafana's URL.
+func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts ...pulumi.ResourceOption) (*Monitoring, error) {
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("monitoring %q: %w", name, err)
 	}
-
-	component := &Monitoring{}
-	if err := ctx.RegisterComponentResource(ComponentType, name, component, opts...); err != nil {
+	m := &Monitoring{}
+	if err := ctx.RegisterComponentResource("flask-eks:monitoring:Monitoring", name, m, opts...); err != nil {
 		return nil, fmt.Errorf("monitoring %q: registering component: %w", name, err)
 	}
-	// Options for Kubernetes children: parented to the component, through the
-	// explicit provider.
-	k8sOpts := k8sOptions(func(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
-		return append([]pulumi.ResourceOption{pulumi.Parent(component), pulumi.Provider(cfg.provider)}, extra...)
-	})
+	k8s := func(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
+		return append([]pulumi.ResourceOption{pulumi.Parent(m), pulumi.Provider(args.Provider)}, extra...)
+	}
 
+	// node-exporter needs host paths and the host network, which "baseline" forbids; the rest
+	// of the stack would run under "restricted" but the chart does not promise it.
+	level := "baseline"
+	if args.NodeExporter {
+		level = "privileged"
+	}
 	ns, err := corev1.NewNamespace(ctx, name+"-ns", &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(cfg.namespace),
-			Labels: commonLabels(),
+			Name:   pulumi.String(args.Namespace),
+			Labels: kube.PodSecurityLabels(level),
 		},
-	}, k8sOpts()...)
+	}, k8s()...)
 	if err != nil {
-		return nil, fmt.Errorf("monitoring %q: creating namespace %q: %w", name, cfg.namespace, err)
+		return nil, fmt.Errorf("monitoring %q: creating namespace %q: %w", name, args.Namespace, err)
+	}
+	m.Namespace = ns
+	if err := newNetworkPolicies(ctx, name, ns, args, k8s()); err != nil {
+		return nil, fmt.Errorf("monitoring %q: %w", name, err)
 	}
 
-	adminSecret, adminPassword, err := newGrafanaAdmin(ctx, name, component, ns, cfg, k8sOpts)
+	adminSecret, adminPassword, err := newGrafanaAdmin(ctx, name, m, ns, k8s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("monitoring %q: %w", name, err)
+	}
+	deps := append([]pulumi.Resource{adminSecret}, args.ReleaseDependsOn...)
+	if args.Alerting.WebhookURL != nil {
+		receiver, err := newAlertReceiver(ctx, name, ns, args.Alerting.WebhookURL, k8s)
+		if err != nil {
+			return nil, fmt.Errorf("monitoring %q: %w", name, err)
+		}
+		deps = append(deps, receiver)
+	}
+	for _, ds := range args.ExtraDataSources {
+		deps = append(deps, ds.DependsOn...)
 	}
 
-	// helm/v3 Release rather than helm/v4 Chart: kube-prometheus-stack creates
-	// its admission-webhook TLS certificate, and patches it into the webhook
-	// configurations, with Jobs that are Helm hooks (pre-/post-install and
-	// -upgrade; prometheusOperator.admissionWebhooks.patch in the values).
-	// Chart v4 renders the templates client-side (like `helm template`) and
-	// manages the output as ordinary resources, so Helm's hook semantics (run
-	// before/after the install, on every upgrade, then deleted) do not apply
-	// and the webhook can be left without a valid certificate. A Release runs
-	// the real Helm install, hooks included; Atomic rolls the whole install
-	// back if any part of it fails.
+	values, err := toMap(buildValues(args))
+	if err != nil {
+		return nil, fmt.Errorf("monitoring %q: encoding chart values: %w", name, err)
+	}
+	// helm/v3 Release rather than helm/v4 Chart: kube-prometheus-stack creates its
+	// admission-webhook TLS certificate, and patches it into the webhook configurations, with
+	// Jobs that are Helm hooks (pre-/post-install and -upgrade), and upgrades its CRDs with a
+	// pre-upgrade hook Job (crds.upgradeJob). Chart v4 renders the templates like `helm template`
+	// and does not run hooks, so the webhook could be left without a valid certificate and the
+	// CRDs never upgraded. A Release runs the real Helm install, hooks included; Atomic rolls
+	// the whole install back if any part of it fails.
 	release, err := helmv3.NewRelease(ctx, name+"-kube-prometheus-stack", &helmv3.ReleaseArgs{
-		Name:    pulumi.String(ReleaseName),
-		Chart:   pulumi.String(ChartName),
-		Version: pulumi.String(ChartVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{
-			Repo: pulumi.String(ChartRepo),
-		},
-		Namespace:     ns.Metadata.Name(),
-		Atomic:        pulumi.Bool(true),
-		CleanupOnFail: pulumi.Bool(true),
-		Timeout:       pulumi.Int(cfg.timeout),
-		MaxHistory:    pulumi.Int(5),
-		Values:        chartValues(cfg, adminSecret.Metadata.Name().Elem()),
-	}, k8sOpts(pulumi.DependsOn(append([]pulumi.Resource{adminSecret}, cfg.storageDependsOn...)))...)
+		Name:           pulumi.String(ReleaseName),
+		Chart:          pulumi.String(ChartName),
+		Version:        pulumi.String(ChartVersion),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
+		Namespace:      ns.Metadata.Name(),
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
+		// Covers EBS provisioning and Auto Mode launching nodes for the stack.
+		Timeout:    pulumi.Int(900),
+		MaxHistory: pulumi.Int(5),
+		Values:     pulumi.ToMap(values),
+	}, k8s(pulumi.DependsOn(deps))...)
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %q: creating kube-prometheus-stack release: %w", name, err)
 	}
-	component.Release = release
+	m.Release = release
 
-	if err := newAppObjects(ctx, name, ns, cfg, release, k8sOpts); err != nil {
-		return nil, err
+	if err := newAppObjects(ctx, name, ns, args, release, k8s); err != nil {
+		return nil, fmt.Errorf("monitoring %q: %w", name, err)
 	}
 
-	component.GrafanaAdminUser = pulumi.String(cfg.adminUser).ToStringOutput()
-	component.GrafanaAdminPassword = adminPassword
-	component.GrafanaURL = pulumi.String("").ToStringOutput()
-	if cfg.ingressEnabled {
-		url, err := readGrafanaURL(ctx, name, cfg, release, k8sOpts)
-		if err != nil {
-			return nil, err
-		}
-		component.GrafanaURL = url
+	m.GrafanaAdminUser = pulumi.String(GrafanaAdminUser).ToStringOutput()
+	m.GrafanaAdminPassword = adminPassword
+	m.GrafanaURL, err = grafanaURL(ctx, name, args.Grafana, release, k8s)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring %q: %w", name, err)
 	}
-
-	if err := ctx.RegisterResourceOutputs(component, pulumi.Map{
-		"grafanaUrl":           component.GrafanaURL,
-		"grafanaAdminUser":     component.GrafanaAdminUser,
-		"grafanaAdminPassword": component.GrafanaAdminPassword,
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
+		"grafanaUrl":           m.GrafanaURL,
+		"grafanaAdminUser":     m.GrafanaAdminUser,
+		"grafanaAdminPassword": m.GrafanaAdminPassword,
 	}); err != nil {
 		return nil, fmt.Errorf("monitoring %q: registering outputs: %w", name, err)
 	}
-	return component, nil
+	return m, nil
 }
 
-// k8sOptions returns the options for a Kubernetes child: parented to the
-// component, through the explicit provider, plus extra.
-type k8sOptions func(extra ...pulumi.ResourceOption) []pulumi.ResourceOption
+// validate checks the programmer's side of the arguments; config.go has checked what users typed.
+func (a *MonitoringArgs) validate() error {
+	switch {
+	case a == nil || a.Provider == nil:
+		return fmt.Errorf("an explicit Kubernetes provider is required")
+	case a.Namespace == "" || a.App.NamespaceName == "" || a.App.Name == "" || len(a.App.PodLabels) == 0:
+		return fmt.Errorf("the namespace and the app's namespace, name and pod labels are required")
+	case a.Prometheus.Retention == "" || a.Prometheus.StorageSize == "" || a.Grafana.StorageSize == "":
+		return fmt.Errorf("retention and volume sizes are required")
+	case a.Grafana.Exposure != GrafanaNone && a.Grafana.IngressClassName == "":
+		return fmt.Errorf("grafana exposure %q needs an IngressClassName", a.Grafana.Exposure)
+	case a.Grafana.Exposure != GrafanaNone && a.Grafana.Exposure != GrafanaInternal && a.Grafana.Exposure != GrafanaPublic:
+		return fmt.Errorf("grafana exposure %q: accepted %s, %s or %s", a.Grafana.Exposure, GrafanaInternal, GrafanaPublic, GrafanaNone)
+	case a.Grafana.HTTPS && a.Grafana.Host == "":
+		return fmt.Errorf("HTTPS for Grafana needs a host name")
+	case a.Grafana.Exposure == GrafanaPublic && !a.Grafana.HTTPS:
+		return fmt.Errorf("a public Grafana must be HTTPS only")
+	}
+	return nil
+}
 
-// newGrafanaAdmin creates Grafana's admin password and the Secret the chart
-// reads it from. It returns the Secret and the password as a secret output.
-func newGrafanaAdmin(ctx *pulumi.Context, name string, component *Monitoring, ns *corev1.Namespace,
-	cfg *resolved, k8sOpts k8sOptions,
+// newGrafanaAdmin creates Grafana's admin password and the Secret the chart reads it from. It
+// returns the Secret and the password as a secret output.
+func newGrafanaAdmin(ctx *pulumi.Context, name string, m *Monitoring, ns *corev1.Namespace,
+	k8s func(...pulumi.ResourceOption) []pulumi.ResourceOption,
 ) (*corev1.Secret, pulumi.StringOutput, error) {
-	// The random provider is not Kubernetes, so the Kubernetes provider does
-	// not apply to it; it only gets the parent.
+	// The random provider is not Kubernetes; it only gets the parent.
 	password, err := random.NewRandomPassword(ctx, name+"-grafana-admin", &random.RandomPasswordArgs{
 		Length:  pulumi.Int(32),
 		Special: pulumi.Bool(false), // alphanumeric: safe to paste into the login form and shells
-	}, pulumi.Parent(component))
+	}, pulumi.Parent(m))
 	if err != nil {
-		return nil, pulumi.StringOutput{}, fmt.Errorf("monitoring %q: creating Grafana admin password: %w", name, err)
+		return nil, pulumi.StringOutput{}, fmt.Errorf("creating Grafana admin password: %w", err)
 	}
-	// RandomPassword.Result is a secret in a real engine, but under mocks (or
-	// if the provider schema ever changes) it may not be: mark it explicitly.
+	// RandomPassword.Result is a secret in a real engine, but under mocks (or if the provider
+	// schema ever changes) it may not be: mark it explicitly.
 	secretPassword := pulumi.ToSecret(password.Result).(pulumi.StringOutput)
-
 	adminSecret, err := corev1.NewSecret(ctx, name+"-grafana-admin", &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(GrafanaAdminSecretName),
@@ -242,220 +285,67 @@ func newGrafanaAdmin(ctx *pulumi.Context, name string, component *Monitoring, ns
 		},
 		Type: pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{
-			GrafanaAdminUserKey:     pulumi.String(cfg.adminUser),
+			GrafanaAdminUserKey:     pulumi.String(GrafanaAdminUser),
 			GrafanaAdminPasswordKey: secretPassword,
 		},
-	}, k8sOpts()...)
+	}, k8s()...)
 	if err != nil {
-		return nil, pulumi.StringOutput{}, fmt.Errorf("monitoring %q: creating Grafana admin Secret: %w", name, err)
+		return nil, pulumi.StringOutput{}, fmt.Errorf("creating Grafana admin Secret: %w", err)
 	}
 	return adminSecret, secretPassword, nil
 }
 
-// newAppObjects creates the app's dashboard ConfigMap and PrometheusRule. Both
-// wait for the release: it installs the sidecar that loads dashboards, and the
-// CRDs and admission webhook that PrometheusRules need.
-func newAppObjects(ctx *pulumi.Context, name string, ns *corev1.Namespace, cfg *resolved,
-	release *helmv3.Release, k8sOpts k8sOptions,
-) error {
-	assets, err := renderAssets(assetParams{AppNamespace: cfg.appNamespace, AppName: cfg.appName})
-	if err != nil {
-		return fmt.Errorf("monitoring %q: rendering dashboard and rules: %w", name, err)
-	}
-
-	if _, err := corev1.NewConfigMap(ctx, name+"-dashboard", &corev1.ConfigMapArgs{
+// newAlertReceiver stores the alert webhook's URL in the Secret that Alertmanager mounts.
+func newAlertReceiver(ctx *pulumi.Context, name string, ns *corev1.Namespace, url pulumi.StringInput,
+	k8s func(...pulumi.ResourceOption) []pulumi.ResourceOption,
+) (*corev1.Secret, error) {
+	s, err := corev1.NewSecret(ctx, name+"-alert-receiver", &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(cfg.appName + "-dashboard"),
-			Namespace: ns.Metadata.Name(),
-			Labels:    withLabels(commonLabels(), pulumi.StringMap{DashboardLabel: pulumi.String(DashboardLabelValue)}),
-		},
-		Data: pulumi.StringMap{
-			cfg.appName + ".json": pulumi.String(assets.dashboardJSON),
-		},
-	}, k8sOpts(pulumi.DependsOn([]pulumi.Resource{release}))...); err != nil {
-		return fmt.Errorf("monitoring %q: creating dashboard ConfigMap: %w", name, err)
-	}
-
-	if _, err := apiextensions.NewCustomResource(ctx, name+"-alerts", &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
-		Kind:       pulumi.String("PrometheusRule"),
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(cfg.appName + "-alerts"),
+			Name:      pulumi.String(AlertReceiverSecretName),
 			Namespace: ns.Metadata.Name(),
 			Labels:    commonLabels(),
 		},
-		OtherFields: kubernetes.UntypedArgs{"spec": assets.ruleSpec},
-	}, k8sOpts(pulumi.DependsOn([]pulumi.Resource{release}))...); err != nil {
-		return fmt.Errorf("monitoring %q: creating PrometheusRule: %w", name, err)
-	}
-
-	return nil
-}
-
-// readGrafanaURL reads back the Ingress that the chart created for Grafana and
-// derives Grafana's URL from the ALB hostname in its status. The Ingress ID
-// comes from the release's status, so during the first preview (release not
-// installed yet) it is unknown and the read is skipped instead of failing.
-func readGrafanaURL(ctx *pulumi.Context, name string, cfg *resolved, release *helmv3.Release,
-	k8sOpts k8sOptions,
-) (pulumi.StringOutput, error) {
-	id := pulumi.All(release.Status.Namespace(), release.Status.Name()).ApplyT(
-		func(v []interface{}) (pulumi.ID, error) {
-			ns, rel := v[0].(*string), v[1].(*string)
-			if ns == nil || *ns == "" || rel == nil || *rel == "" {
-				return "", errors.New("helm release status has no namespace/name")
-			}
-			return pulumi.ID(*ns + "/" + grafanaFullname(*rel)), nil
-		}).(pulumi.IDOutput)
-
-	ingress, err := networkingv1.GetIngress(ctx, name+"-grafana-ingress", id, nil,
-		k8sOpts(pulumi.DependsOn([]pulumi.Resource{release}))...)
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{alertReceiverURLKey: pulumi.ToSecret(url).(pulumi.StringOutput)},
+	}, k8s()...)
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("monitoring %q: reading Grafana Ingress: %w", name, err)
+		return nil, fmt.Errorf("creating the alert receiver Secret: %w", err)
 	}
-	scheme := "http"
-	if cfg.certificateArn != "" {
-		scheme = "https"
-	}
-	path := ""
-	if cfg.albGroupName != "" {
-		path = GrafanaSubPath
-	}
-	return ingress.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Hostname().ApplyT(
-		func(host *string) string {
-			if host == nil || *host == "" {
-				return "" // the ALB is still being provisioned; the next refresh fills it in
-			}
-			return scheme + "://" + *host + path
-		}).(pulumi.StringOutput), nil
+	return s, nil
 }
 
-// resolved is MonitoringArgs after validation and defaulting.
-type resolved struct {
-	provider         *kubernetes.Provider
-	namespace        string
-	storageClass     pulumi.StringInput // nil: use the cluster default
-	storageDependsOn []pulumi.Resource
-	ingressEnabled   bool
-	ingressClass     pulumi.StringInput
-	albGroupName     string
-	certificateArn   string
-	retention        string
-	promStorage      string
-	grafanaStorage   string
-	nodeExporter     bool
-	appNamespace     string
-	appName          string
-	adminUser        string
-	timeout          int
-}
-
-var (
-	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	albGroupRe   = regexp.MustCompile(`^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$`)
-	promDuration = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
-	quantityRe   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$`)
-	acmCertArnRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
-	adminUserRe  = regexp.MustCompile(`^[A-Za-z0-9._@-]+$`)
-)
-
-// Length limits of a DNS-1123 label and of an ALB IngressGroup name.
-const (
-	maxDNSLabel   = 63
-	maxAlbGroupLn = 63
-)
-
-// resolveArgs validates args and fills in defaults. Every error names the
-// offending field.
-func resolveArgs(a *MonitoringArgs) (*resolved, error) {
-	if a == nil {
-		return nil, errors.New("args must not be nil")
-	}
-	var errs []error
-	bad := func(format string, v ...interface{}) { errs = append(errs, fmt.Errorf(format, v...)) }
-
-	if a.Provider == nil {
-		bad("Provider is required: pass the cluster's *kubernetes.Provider explicitly")
-	}
-	checkLabel := func(field, v string) {
-		switch {
-		case v == "":
-			bad("%s is required", field)
-		case len(v) > maxDNSLabel || !dns1123Label.MatchString(v):
-			bad("%s %q is not a valid DNS-1123 label (lower-case alphanumerics and '-', at most 63 characters)", field, v)
+// grafanaURL is Grafana's address: from its host when one is configured (known at preview),
+// else from the ALB's name read back from the Ingress the chart creates.
+func grafanaURL(ctx *pulumi.Context, name string, g GrafanaSettings, release *helmv3.Release,
+	k8s func(...pulumi.ResourceOption) []pulumi.ResourceOption,
+) (pulumi.StringOutput, error) {
+	switch {
+	case g.Exposure == GrafanaNone:
+		return pulumi.String("").ToStringOutput(), nil
+	case g.Host != "":
+		scheme := "http"
+		if g.HTTPS {
+			scheme = "https"
 		}
+		return pulumi.Sprintf("%s://%s/", scheme, g.Host), nil
 	}
-	checkLabel("Namespace", a.Namespace)
-	checkLabel("AppNamespace", a.AppNamespace)
-	checkLabel("AppName", a.AppName)
-
-	r := &resolved{
-		provider:         a.Provider,
-		namespace:        a.Namespace,
-		storageClass:     a.StorageClassName,
-		storageDependsOn: a.StorageDependsOn,
-		ingressClass:     a.IngressClassName,
-		albGroupName:     a.AlbGroupName,
-		certificateArn:   a.CertificateArn,
-		retention:        orDefault(a.PrometheusRetention, DefaultPrometheusRetention),
-		promStorage:      orDefault(a.PrometheusStorageSize, DefaultPrometheusStorageSize),
-		grafanaStorage:   orDefault(a.GrafanaStorageSize, DefaultGrafanaStorageSize),
-		nodeExporter:     a.NodeExporter,
-		appNamespace:     a.AppNamespace,
-		appName:          a.AppName,
-		adminUser:        orDefault(a.GrafanaAdminUser, DefaultGrafanaAdminUser),
-		timeout:          a.Timeout,
-	}
-	if r.timeout == 0 {
-		r.timeout = DefaultTimeout
-	}
-	if r.timeout < 0 {
-		bad("Timeout must be positive seconds (or 0 for the default %d), got %d", DefaultTimeout, a.Timeout)
-	}
-	if s, ok := a.StorageClassName.(pulumi.String); ok && s == "" {
-		r.storageClass = nil
-	}
-	r.ingressEnabled = a.IngressClassName != nil
-	if s, ok := a.IngressClassName.(pulumi.String); ok && s == "" {
-		r.ingressEnabled = false
-	}
-	for i, d := range a.StorageDependsOn {
-		if d == nil {
-			bad("StorageDependsOn[%d] is nil", i)
+	id := pulumi.All(release.Status.Namespace(), release.Status.Name()).ApplyT(func(v []any) pulumi.ID {
+		ns, rel := v[0].(*string), v[1].(*string)
+		if ns == nil || rel == nil {
+			return ""
 		}
+		return pulumi.ID(*ns + "/" + grafanaFullname(*rel))
+	}).(pulumi.IDOutput)
+	ing, err := kube.ReadIngress(ctx, name+"-grafana-ingress", id, k8s(pulumi.DependsOn([]pulumi.Resource{release}))...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
 	}
-	if !promDuration.MatchString(r.retention) {
-		bad("PrometheusRetention %q is not a Prometheus duration such as \"3d\" or \"15d\"", r.retention)
-	}
-	if !quantityRe.MatchString(r.promStorage) {
-		bad("PrometheusStorageSize %q is not a storage quantity such as \"20Gi\"", r.promStorage)
-	}
-	if !quantityRe.MatchString(r.grafanaStorage) {
-		bad("GrafanaStorageSize %q is not a storage quantity such as \"5Gi\"", r.grafanaStorage)
-	}
-	if r.albGroupName != "" && (len(r.albGroupName) > maxAlbGroupLn || !albGroupRe.MatchString(r.albGroupName)) {
-		bad("AlbGroupName %q is invalid: lower-case alphanumerics, '-' and '.', at most 63 characters", r.albGroupName)
-	}
-	if r.certificateArn != "" && !acmCertArnRe.MatchString(r.certificateArn) {
-		bad("CertificateArn %q is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", r.certificateArn)
-	}
-	if !r.ingressEnabled && (r.albGroupName != "" || r.certificateArn != "") {
-		bad("AlbGroupName/CertificateArn are set but IngressClassName is empty: Grafana's Ingress is disabled")
-	}
-	if !adminUserRe.MatchString(r.adminUser) {
-		bad("GrafanaAdminUser %q may only contain letters, digits and . _ @ -", r.adminUser)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return r, nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
+	return kube.IngressHostname(ing).ApplyT(func(h string) string {
+		if h == "" {
+			return "" // the ALB is still being provisioned; the next up fills it in
+		}
+		return "http://" + h + "/"
+	}).(pulumi.StringOutput), nil
 }
 
 // commonLabels marks every object this component creates.
@@ -464,11 +354,4 @@ func commonLabels() pulumi.StringMap {
 		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
 		"app.kubernetes.io/part-of":    pulumi.String("monitoring"),
 	}
-}
-
-func withLabels(base, extra pulumi.StringMap) pulumi.StringMap {
-	for k, v := range extra {
-		base[k] = v
-	}
-	return base
 }

@@ -1,289 +1,276 @@
 package monitoring
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
 	"strings"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// The chart, pinned.
+// The chart, pinned to a published release: the git tag kube-prometheus-stack-88.5.3
+// (https://github.com/prometheus-community/helm-charts/releases/tag/kube-prometheus-stack-88.5.3,
+// commit ea930baeebeba39f56d6b44e351f23b2a072a600; prometheus-operator v0.93.1). Its subcharts at
+// that tag: grafana 12.11.1 (https://grafana-community.github.io/helm-charts, tag grafana-12.11.1),
+// kube-state-metrics 8.4.0, prometheus-node-exporter 4.56.1.
 //
-// Version checked against prometheus-community/helm-charts
-// charts/kube-prometheus-stack/Chart.yaml at commit 4879317737d4 (version
-// 81.4.5, appVersion v0.88.0; subcharts grafana 10.5.12,
-// prometheus-node-exporter 4.51.0, kube-state-metrics 7.1.0).
+// Every key of the values below was checked in charts/kube-prometheus-stack/values.yaml at that
+// tag and, for the keys kube-prometheus-stack passes through, in the subcharts' values.yaml and
+// templates at their tags: grafana's rbac.namespaced, persistence.type sts, grafana.ini and
+// ingress.*; kube-state-metrics' collectorsExclude (8.1.0 and later).
 //
-// Every value key below was checked in charts/kube-prometheus-stack/values.yaml
-// of the same repository (commit 6e3607554b0e) and, for the grafana.* keys that
-// the umbrella chart passes through, in grafana/helm-charts
-// charts/grafana/values.yaml (admin.existingSecret/userKey/passwordKey,
-// persistence.*, ingress.*, sidecar.dashboards.*) and
-// charts/grafana/templates/statefulset.yaml (persistence.type "sts"). The
-// grafana keys are the same in an older grafana chart and in 11.1.6
-// (grafana-community/helm-charts), on both sides of the pinned 10.5.12; the
-// umbrella values.yaml held here is older than 81.4.5 (about 75-77). Re-check
-// them with `helm show values prometheus-community/kube-prometheus-stack
-// --version <new>` when bumping ChartVersion.
+// Bumping: read the chart's UPGRADE.md for every major in between (most majors upgrade the
+// prometheus-operator CRDs), move ChartVersion, re-check the keys with `helm show values
+// prometheus-community/kube-prometheus-stack --version <new>` and the subcharts', and run the
+// tests. Helm never upgrades the CRDs in a chart's crds/ directory; the chart's CRD upgrade job
+// (crds.upgradeJob, a pre-upgrade hook running `kubectl apply --server-side`) does, on every
+// install and upgrade, before the operator is replaced.
 const (
 	ChartName    = "kube-prometheus-stack"
 	ChartRepo    = "https://prometheus-community.github.io/helm-charts"
-	ChartVersion = "81.4.5"
-	// ReleaseName is fixed so that the names the chart derives from it
-	// (e.g. the Grafana Service and Ingress "<release>-grafana") are stable.
+	ChartVersion = "88.5.3"
+	// ReleaseName is fixed so that the names the chart derives from it (the Grafana Service and
+	// Ingress "<release>-grafana", the Prometheus Service) are stable.
 	ReleaseName = "kube-prometheus-stack"
 )
 
-// The Grafana dashboard sidecar loads every ConfigMap carrying this label, in
-// every namespace (kube-prometheus-stack's defaults: label grafana_dashboard,
-// labelValue "1", searchNamespace ALL; set explicitly below).
+// The Grafana dashboard sidecar loads every ConfigMap carrying this label in Grafana's namespace.
 const (
 	DashboardLabel      = "grafana_dashboard"
 	DashboardLabelValue = "1"
 )
 
-// GrafanaSubPath is where Grafana is served when it shares the app's ALB
-// (AlbGroupName set): the app's Ingress owns "/" on that load balancer.
-const GrafanaSubPath = "/grafana"
+// PrometheusURL is the in-cluster address of Prometheus: the chart's Service
+// "<release>-prometheus" on port 9090, in namespace ns.
+func PrometheusURL(ns string) string {
+	return fmt.Sprintf("http://%s-prometheus.%s.svc:9090", ReleaseName, ns)
+}
 
-// albGroupOrder puts Grafana's rule ahead of the app's "/" rule in a shared
-// IngressGroup. The AWS Load Balancer Controller evaluates Ingresses of a group
-// by alb.ingress.kubernetes.io/group.order (default 0, smaller first), then by
-// namespace/name; without it "flask-app/..." would sort before "monitoring/..."
-// and its "/" prefix would swallow /grafana.
-const albGroupOrder = "-100"
-
-// Resource requests for the stack's long-running pods. Requests only: a memory
-// limit on Prometheus turns a load spike into an OOM-kill loop.
+// Resource requests for the stack's long-running pods. Requests only: a memory limit on
+// Prometheus turns a load spike into an OOM-kill loop.
 var (
-	prometheusRequests   = map[string]interface{}{"cpu": "200m", "memory": "512Mi"}
-	grafanaRequests      = map[string]interface{}{"cpu": "50m", "memory": "128Mi"}
-	alertmanagerRequests = map[string]interface{}{"cpu": "20m", "memory": "64Mi"}
+	prometheusRequests   = resources{CPU: "200m", Memory: "512Mi"}
+	grafanaRequests      = resources{CPU: "50m", Memory: "128Mi"}
+	alertmanagerRequests = resources{CPU: "20m", Memory: "64Mi"}
 )
 
-// alertmanagerStorageSize is small: Alertmanager only keeps silences and the
-// notification log.
+// alertmanagerStorageSize is small: Alertmanager only keeps silences and the notification log.
 const alertmanagerStorageSize = "2Gi"
 
-// chartValues builds the release's values. It never contains a secret: Grafana
-// reads its admin password from the Secret named by adminSecretName.
-func chartValues(cfg *resolved, adminSecretName pulumi.StringInput) pulumi.Map {
-	selectAll := pulumi.Map{
-		// false: an empty selector selects every object in the cluster, not only
-		// those labelled for this release, so the app's ServiceMonitor and rules
-		// are picked up.
-		"serviceMonitorSelectorNilUsesHelmValues": pulumi.Bool(false),
-		"podMonitorSelectorNilUsesHelmValues":     pulumi.Bool(false),
-		"ruleSelectorNilUsesHelmValues":           pulumi.Bool(false),
-		"probeSelectorNilUsesHelmValues":          pulumi.Bool(false),
-		"scrapeConfigSelectorNilUsesHelmValues":   pulumi.Bool(false),
-		"retention":                               pulumi.String(cfg.retention),
-		"resources":                               pulumi.Map{"requests": toMap(prometheusRequests)},
-		"storageSpec": pulumi.Map{
-			"volumeClaimTemplate": pulumi.Map{
-				"spec": pvcSpec(cfg.storageClass, cfg.promStorage),
-			},
-		},
-	}
-
-	return pulumi.Map{
-		// EKS runs the control plane: the controller manager, scheduler and etcd
-		// are not reachable from the cluster, and kube-proxy on Auto Mode is part
-		// of the managed node, not a scrapeable pod. Their scrapes and the default
-		// rules built on them would only produce TargetDown noise.
-		"kubeControllerManager": pulumi.Map{"enabled": pulumi.Bool(false)},
-		"kubeScheduler":         pulumi.Map{"enabled": pulumi.Bool(false)},
-		"kubeEtcd":              pulumi.Map{"enabled": pulumi.Bool(false)},
-		"kubeProxy":             pulumi.Map{"enabled": pulumi.Bool(false)},
-		"defaultRules": pulumi.Map{
-			"rules": pulumi.Map{
-				"etcd":                   pulumi.Bool(false),
-				"kubeControllerManager":  pulumi.Bool(false),
-				"kubeSchedulerAlerting":  pulumi.Bool(false),
-				"kubeSchedulerRecording": pulumi.Bool(false),
-				"kubeProxy":              pulumi.Bool(false),
-				"nodeExporterAlerting":   pulumi.Bool(cfg.nodeExporter),
-				"nodeExporterRecording":  pulumi.Bool(cfg.nodeExporter),
-			},
-		},
-		// nodeExporter.enabled is the condition of the prometheus-node-exporter
-		// subchart dependency in Chart.yaml.
-		"nodeExporter": pulumi.Map{"enabled": pulumi.Bool(cfg.nodeExporter)},
-		"prometheus": pulumi.Map{
-			"prometheusSpec": selectAll,
-		},
-		"alertmanager": pulumi.Map{
-			"enabled": pulumi.Bool(true),
-			"config":  alertmanagerConfig(),
-			"alertmanagerSpec": pulumi.Map{
-				"resources": pulumi.Map{"requests": toMap(alertmanagerRequests)},
-				"storage": pulumi.Map{
-					"volumeClaimTemplate": pulumi.Map{
-						"spec": pvcSpec(cfg.storageClass, alertmanagerStorageSize),
-					},
-				},
-			},
-		},
-		"grafana": grafanaValues(cfg, adminSecretName),
-	}
+// chartValues is the subset of kube-prometheus-stack's values this program sets, typed. Field
+// names are the chart's keys; a key missing here keeps the chart's default.
+type chartValues struct {
+	// EKS runs the control plane: the controller manager, scheduler and etcd are not reachable
+	// from the cluster, and kube-proxy on Auto Mode is part of the managed node, not a
+	// scrapeable pod. Their scrapes and the default rules built on them would only produce
+	// TargetDown noise.
+	KubeControllerManager toggle `json:"kubeControllerManager"`
+	KubeScheduler         toggle `json:"kubeScheduler"`
+	KubeEtcd              toggle `json:"kubeEtcd"`
+	KubeProxy             toggle `json:"kubeProxy"`
+	DefaultRules          struct {
+		Rules map[string]bool `json:"rules"`
+	} `json:"defaultRules"`
+	// NodeExporter.Enabled is the condition of the prometheus-node-exporter subchart.
+	NodeExporter     toggle           `json:"nodeExporter"`
+	KubeStateMetrics kubeStateMetrics `json:"kube-state-metrics"`
+	CRDs             struct {
+		UpgradeJob toggle `json:"upgradeJob"`
+	} `json:"crds"`
+	Prometheus struct {
+		PrometheusSpec prometheusSpec `json:"prometheusSpec"`
+	} `json:"prometheus"`
+	Alertmanager alertmanager `json:"alertmanager"`
+	Grafana      grafana      `json:"grafana"`
 }
 
-// alertmanagerConfig is a minimal valid configuration: everything goes to the
-// "null" receiver until a real one (Slack, PagerDuty, ...) is configured.
-// Helm merges it over the chart default, which keeps the default inhibit_rules.
-func alertmanagerConfig() pulumi.Map {
-	return pulumi.Map{
-		"global": pulumi.Map{"resolve_timeout": pulumi.String("5m")},
-		"route": pulumi.Map{
-			"receiver":        pulumi.String("null"),
-			"group_by":        pulumi.StringArray{pulumi.String("namespace"), pulumi.String("alertname")},
-			"group_wait":      pulumi.String("30s"),
-			"group_interval":  pulumi.String("5m"),
-			"repeat_interval": pulumi.String("12h"),
-			"routes": pulumi.Array{
-				pulumi.Map{
-					"receiver": pulumi.String("null"),
-					"matchers": pulumi.StringArray{pulumi.String(`alertname = "Watchdog"`)},
-				},
-			},
-		},
-		"receivers": pulumi.Array{pulumi.Map{"name": pulumi.String("null")}},
-	}
+type toggle struct {
+	Enabled bool `json:"enabled"`
 }
 
-func grafanaValues(cfg *resolved, adminSecretName pulumi.StringInput) pulumi.Map {
-	g := pulumi.Map{
-		"enabled": pulumi.Bool(true),
-		// The Secret is created by the component from a random password; the
-		// chart's own admin Secret (and its well-known default password) is not
-		// rendered when existingSecret is set.
-		"admin": pulumi.Map{
-			"existingSecret": adminSecretName,
-			"userKey":        pulumi.String(GrafanaAdminUserKey),
-			"passwordKey":    pulumi.String(GrafanaAdminPasswordKey),
-		},
-		// kube-prometheus-stack's values carry the well-known "prom-operator" here. existingSecret
-		// makes Grafana ignore it; clearing it means that, should the Secret wiring ever break,
-		// the grafana chart falls back to a random password instead of the well-known one.
-		"adminPassword": pulumi.String(""),
-		// type "sts": a StatefulSet with a volumeClaimTemplate. With the default
-		// Deployment + RWO PVC a rolling update deadlocks when the new pod lands
-		// on another node.
-		"persistence": withStorageClass(cfg.storageClass, map[string]interface{}{
-			"enabled":     true,
-			"type":        "sts",
-			"accessModes": []interface{}{"ReadWriteOnce"},
-			"size":        cfg.grafanaStorage,
-		}),
-		"resources": pulumi.Map{"requests": toMap(grafanaRequests)},
-		"sidecar": pulumi.Map{
-			"dashboards": pulumi.Map{
-				"enabled":         pulumi.Bool(true),
-				"label":           pulumi.String(DashboardLabel),
-				"labelValue":      pulumi.String(DashboardLabelValue),
-				"searchNamespace": pulumi.String("ALL"),
-			},
-		},
-		"ingress": grafanaIngress(cfg),
-	}
-	if cfg.ingressEnabled && cfg.albGroupName != "" {
-		// Serve Grafana under /grafana (see GrafanaSubPath).
-		g["grafana.ini"] = pulumi.Map{
-			"server": pulumi.Map{
-				"root_url":            pulumi.String("%(protocol)s://%(domain)s:%(http_port)s" + GrafanaSubPath + "/"),
-				"serve_from_sub_path": pulumi.Bool(true),
-			},
-		}
-	}
-	return g
+type resources struct {
+	CPU    string `json:"cpu"`
+	Memory string `json:"memory"`
 }
 
-func grafanaIngress(cfg *resolved) pulumi.Map {
-	if !cfg.ingressEnabled {
-		return pulumi.Map{"enabled": pulumi.Bool(false)}
-	}
-	path := "/"
-	if cfg.albGroupName != "" {
-		path = GrafanaSubPath
-	}
-	ann := pulumi.Map{
-		"alb.ingress.kubernetes.io/scheme":      pulumi.String("internet-facing"),
-		"alb.ingress.kubernetes.io/target-type": pulumi.String("ip"),
-		// Grafana's unauthenticated health endpoint; "/" answers 302 to /login.
-		"alb.ingress.kubernetes.io/healthcheck-path": pulumi.String(strings.TrimSuffix(path, "/") + "/api/health"),
-	}
-	if cfg.albGroupName != "" {
-		ann["alb.ingress.kubernetes.io/group.name"] = pulumi.String(cfg.albGroupName)
-		ann["alb.ingress.kubernetes.io/group.order"] = pulumi.String(albGroupOrder)
-	}
-	if cfg.certificateArn != "" {
-		ann["alb.ingress.kubernetes.io/certificate-arn"] = pulumi.String(cfg.certificateArn)
-		ann["alb.ingress.kubernetes.io/listen-ports"] = pulumi.String(`[{"HTTP":80},{"HTTPS":443}]`)
-		ann["alb.ingress.kubernetes.io/ssl-redirect"] = pulumi.String("443")
-	}
-	return pulumi.Map{
-		"enabled":          pulumi.Bool(true),
-		"ingressClassName": nonEmpty(cfg.ingressClass, "IngressClassName"),
-		"annotations":      ann,
-		// No host: the ALB's generated DNS name is the address.
-		"hosts":    pulumi.Array{},
-		"path":     pulumi.String(path),
-		"pathType": pulumi.String("Prefix"),
-	}
+type requests struct {
+	Requests resources `json:"requests"`
 }
 
-// pvcSpec is a ReadWriteOnce PVC spec of the given size on storageClass.
-func pvcSpec(storageClass pulumi.StringInput, size string) pulumi.Input {
-	return withStorageClass(storageClass, map[string]interface{}{
-		"accessModes": []interface{}{"ReadWriteOnce"},
-		"resources":   map[string]interface{}{"requests": map[string]interface{}{"storage": size}},
-	})
+// kubeStateMetrics drops the Secrets collector: it would list every Secret of the cluster (and
+// need RBAC to read them) for metrics nobody charts.
+type kubeStateMetrics struct {
+	CollectorsExclude []string `json:"collectorsExclude"`
 }
 
-// withStorageClass returns base plus storageClassName when storageClass is
-// non-empty. An empty name is left out rather than sent as "": in a PVC,
-// storageClassName "" means "no class, no dynamic provisioning", while an
-// absent field means "the cluster default".
-func withStorageClass(storageClass pulumi.StringInput, base map[string]interface{}) pulumi.Input {
-	if storageClass == nil {
-		return toMap(base)
+// pvcSpec is a ReadWriteOnce claim; an empty StorageClassName is left out (the cluster's
+// default class) rather than sent as "", which means "no dynamic provisioning".
+type pvcSpec struct {
+	AccessModes      []string `json:"accessModes"`
+	StorageClassName string   `json:"storageClassName,omitempty"`
+	Resources        struct {
+		Requests struct {
+			Storage string `json:"storage"`
+		} `json:"requests"`
+	} `json:"resources"`
+}
+
+func claim(storageClass, size string) pvcSpec {
+	p := pvcSpec{AccessModes: []string{"ReadWriteOnce"}, StorageClassName: storageClass}
+	p.Resources.Requests.Storage = size
+	return p
+}
+
+type volumeClaimTemplate struct {
+	VolumeClaimTemplate struct {
+		Spec pvcSpec `json:"spec"`
+	} `json:"volumeClaimTemplate"`
+}
+
+func storage(storageClass, size string) volumeClaimTemplate {
+	var v volumeClaimTemplate
+	v.VolumeClaimTemplate.Spec = claim(storageClass, size)
+	return v
+}
+
+type prometheusSpec struct {
+	// false: an empty selector selects every object in the cluster, not only those labelled for
+	// this release, so the app's PodMonitor and rules are picked up.
+	ServiceMonitorSelectorNilUsesHelmValues bool                `json:"serviceMonitorSelectorNilUsesHelmValues"`
+	PodMonitorSelectorNilUsesHelmValues     bool                `json:"podMonitorSelectorNilUsesHelmValues"`
+	RuleSelectorNilUsesHelmValues           bool                `json:"ruleSelectorNilUsesHelmValues"`
+	ProbeSelectorNilUsesHelmValues          bool                `json:"probeSelectorNilUsesHelmValues"`
+	ScrapeConfigSelectorNilUsesHelmValues   bool                `json:"scrapeConfigSelectorNilUsesHelmValues"`
+	Retention                               string              `json:"retention"`
+	Resources                               requests            `json:"resources"`
+	StorageSpec                             volumeClaimTemplate `json:"storageSpec"`
+}
+
+type alertmanager struct {
+	Enabled bool `json:"enabled"`
+	// Config is Alertmanager's configuration, merged by Helm over the chart's default (which
+	// keeps the default inhibit_rules).
+	Config           alertmanagerConfig `json:"config"`
+	AlertmanagerSpec struct {
+		Resources requests            `json:"resources"`
+		Storage   volumeClaimTemplate `json:"storage"`
+		// Secrets are mounted at /etc/alertmanager/secrets/<name>/: the receiver reads its URL
+		// from there, so it never enters the Helm values or the rendered config Secret.
+		Secrets []string `json:"secrets,omitempty"`
+	} `json:"alertmanagerSpec"`
+}
+
+type grafana struct {
+	Enabled bool `json:"enabled"`
+	// The component creates the admin Secret from a generated password; the chart renders no
+	// Secret of its own (and no well-known default password) when existingSecret is set.
+	Admin struct {
+		ExistingSecret string `json:"existingSecret"`
+		UserKey        string `json:"userKey"`
+		PasswordKey    string `json:"passwordKey"`
+	} `json:"admin"`
+	// Namespaced RBAC: Roles in Grafana's namespace instead of a ClusterRole that lets the
+	// sidecars read every ConfigMap and Secret of the cluster.
+	RBAC struct {
+		Namespaced bool `json:"namespaced"`
+	} `json:"rbac"`
+	// Type "sts": a StatefulSet with a volumeClaimTemplate. With the default Deployment and an
+	// RWO PVC a rolling update deadlocks when the new pod lands on another node; a StatefulSet's
+	// claim also outlives a release replacement.
+	Persistence struct {
+		Enabled          bool     `json:"enabled"`
+		Type             string   `json:"type"`
+		AccessModes      []string `json:"accessModes"`
+		Size             string   `json:"size"`
+		StorageClassName string   `json:"storageClassName,omitempty"`
+	} `json:"persistence"`
+	Resources requests `json:"resources"`
+	Sidecar   struct {
+		Dashboards  sidecar `json:"dashboards"`
+		Datasources sidecar `json:"datasources"`
+	} `json:"sidecar"`
+	GrafanaIni            map[string]map[string]any `json:"grafana.ini"`
+	Ingress               grafanaIngress            `json:"ingress"`
+	AdditionalDataSources []dataSource              `json:"additionalDataSources,omitempty"`
+}
+
+// sidecar is a Grafana sidecar that loads labelled ConfigMaps, only from Grafana's namespace
+// (kube-prometheus-stack's default is ALL, which needs a ClusterRole on every Secret).
+type sidecar struct {
+	Enabled         bool   `json:"enabled"`
+	Label           string `json:"label,omitempty"`
+	LabelValue      string `json:"labelValue,omitempty"`
+	SearchNamespace string `json:"searchNamespace"`
+}
+
+type grafanaIngress struct {
+	Enabled          bool              `json:"enabled"`
+	IngressClassName string            `json:"ingressClassName,omitempty"`
+	Annotations      map[string]string `json:"annotations,omitempty"`
+	Hosts            []string          `json:"hosts"`
+	Path             string            `json:"path,omitempty"`
+	PathType         string            `json:"pathType,omitempty"`
+}
+
+// dataSource is an entry of kube-prometheus-stack's grafana.additionalDataSources.
+type dataSource struct {
+	Name     string         `json:"name"`
+	Type     string         `json:"type"`
+	UID      string         `json:"uid"`
+	URL      string         `json:"url"`
+	Access   string         `json:"access"`
+	JSONData map[string]any `json:"jsonData,omitempty"`
+}
+
+// alertmanagerConfig is the part of Alertmanager's configuration this program writes.
+type alertmanagerConfig struct {
+	Global struct {
+		ResolveTimeout string `json:"resolve_timeout"`
+	} `json:"global"`
+	Route     route      `json:"route"`
+	Receivers []receiver `json:"receivers"`
+}
+
+type route struct {
+	Receiver       string   `json:"receiver"`
+	GroupBy        []string `json:"group_by,omitempty"`
+	GroupWait      string   `json:"group_wait,omitempty"`
+	GroupInterval  string   `json:"group_interval,omitempty"`
+	RepeatInterval string   `json:"repeat_interval,omitempty"`
+	Matchers       []string `json:"matchers,omitempty"`
+	Routes         []route  `json:"routes,omitempty"`
+}
+
+type receiver struct {
+	Name          string          `json:"name"`
+	SlackConfigs  []slackConfig   `json:"slack_configs,omitempty"`
+	WebhookConfig []webhookConfig `json:"webhook_configs,omitempty"`
+}
+
+type slackConfig struct {
+	APIURLFile   string `json:"api_url_file"`
+	SendResolved bool   `json:"send_resolved"`
+	Title        string `json:"title,omitempty"`
+	Text         string `json:"text,omitempty"`
+}
+
+type webhookConfig struct {
+	URLFile      string `json:"url_file"`
+	SendResolved bool   `json:"send_resolved"`
+}
+
+// toMap turns typed values into the generic form a Helm release takes.
+func toMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
-	return storageClass.ToStringOutput().ApplyT(func(name string) map[string]interface{} {
-		out := make(map[string]interface{}, len(base)+1)
-		for k, v := range base {
-			out[k] = v
-		}
-		if name != "" {
-			out["storageClassName"] = name
-		}
-		return out
-	})
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
 }
 
-// nonEmpty passes s through, failing the deployment with a clear message if it
-// resolves to "" (a known "" is caught earlier, in resolveArgs).
-func nonEmpty(s pulumi.StringInput, field string) pulumi.StringOutput {
-	return s.ToStringOutput().ApplyT(func(v string) (string, error) {
-		if v == "" {
-			return "", errors.New("monitoring: " + field + " resolved to an empty string; pass nil to disable Grafana's Ingress")
-		}
-		return v, nil
-	}).(pulumi.StringOutput)
-}
-
-// toMap converts a plain Go map into a pulumi.Map of plain values.
-func toMap(m map[string]interface{}) pulumi.Map {
-	out := pulumi.Map{}
-	for k, v := range m {
-		out[k] = pulumi.Any(v)
-	}
-	return out
-}
-
-// grafanaFullname mirrors the Grafana chart's "grafana.fullname" helper for a
-// release without fullnameOverride/nameOverride: the release name itself if it
-// already contains "grafana", else "<release>-grafana", cut to 63 characters
-// and stripped of one trailing '-' (trunc 63 | trimSuffix "-"). The chart names Grafana's Ingress after it.
+// grafanaFullname mirrors the Grafana chart's "grafana.fullname" helper for a release without
+// fullnameOverride/nameOverride: the release name itself if it already contains "grafana", else
+// "<release>-grafana", cut to 63 characters and stripped of one trailing '-'. The chart names
+// Grafana's Ingress after it.
 func grafanaFullname(release string) string {
 	name := release + "-grafana"
 	if strings.Contains(release, "grafana") {
@@ -293,4 +280,136 @@ func grafanaFullname(release string) string {
 		name = name[:63]
 	}
 	return strings.TrimSuffix(name, "-")
+}
+
+// buildValues returns the chart values for args. It never holds a secret: Grafana reads its
+// admin password from a Secret, Alertmanager its receiver's URL from a mounted file.
+func buildValues(args *MonitoringArgs) chartValues {
+	var v chartValues
+	v.DefaultRules.Rules = map[string]bool{
+		"etcd":                   false,
+		"kubeControllerManager":  false,
+		"kubeSchedulerAlerting":  false,
+		"kubeSchedulerRecording": false,
+		"kubeProxy":              false,
+		"nodeExporterAlerting":   args.NodeExporter,
+		"nodeExporterRecording":  args.NodeExporter,
+	}
+	v.NodeExporter.Enabled = args.NodeExporter
+	v.KubeStateMetrics.CollectorsExclude = []string{"secrets"}
+	v.CRDs.UpgradeJob.Enabled = true
+
+	p := &v.Prometheus.PrometheusSpec
+	p.Retention = args.Prometheus.Retention
+	p.Resources.Requests = prometheusRequests
+	p.StorageSpec = storage(args.StorageClassName, args.Prometheus.StorageSize)
+
+	v.Alertmanager.Enabled = true
+	v.Alertmanager.Config = alertmanagerConfigFor(args.Alerting)
+	v.Alertmanager.AlertmanagerSpec.Resources.Requests = alertmanagerRequests
+	v.Alertmanager.AlertmanagerSpec.Storage = storage(args.StorageClassName, alertmanagerStorageSize)
+	if args.Alerting.WebhookURL != nil {
+		v.Alertmanager.AlertmanagerSpec.Secrets = []string{AlertReceiverSecretName}
+	}
+
+	v.Grafana = grafanaValues(args)
+	return v
+}
+
+// grafanaValues places Grafana: its admin Secret, a StatefulSet volume, sidecars and RBAC kept
+// to its own namespace, and its Ingress on the ALB class it is given.
+func grafanaValues(args *MonitoringArgs) grafana {
+	g := grafana{Enabled: true}
+	g.Admin.ExistingSecret, g.Admin.UserKey, g.Admin.PasswordKey = GrafanaAdminSecretName, GrafanaAdminUserKey, GrafanaAdminPasswordKey
+	g.RBAC.Namespaced = true
+	g.Persistence.Enabled, g.Persistence.Type = true, "sts"
+	g.Persistence.AccessModes, g.Persistence.Size = []string{"ReadWriteOnce"}, args.Grafana.StorageSize
+	g.Persistence.StorageClassName = args.StorageClassName
+	g.Resources.Requests = grafanaRequests
+	g.Sidecar.Dashboards = sidecar{Enabled: true, Label: DashboardLabel, LabelValue: DashboardLabelValue, SearchNamespace: args.Namespace}
+	g.Sidecar.Datasources = sidecar{Enabled: true, SearchNamespace: args.Namespace}
+	g.GrafanaIni = map[string]map[string]any{
+		// Nothing phones home: the network policies allow Grafana no egress to the internet.
+		"analytics": {"check_for_updates": false, "check_for_plugin_updates": false, "reporting_enabled": false},
+	}
+	if args.Grafana.Host != "" {
+		scheme := "http"
+		if args.Grafana.HTTPS {
+			scheme = "https"
+		}
+		// Absolute links (redirects, alert notifications) name the host users reach.
+		g.GrafanaIni["server"] = map[string]any{"domain": args.Grafana.Host, "root_url": scheme + "://" + args.Grafana.Host + "/"}
+	}
+	g.Ingress = grafanaIngressValues(args.Grafana)
+	for _, ds := range args.ExtraDataSources {
+		g.AdditionalDataSources = append(g.AdditionalDataSources, dataSource{
+			Name: ds.Name, Type: ds.Type, UID: ds.UID, URL: ds.URL, Access: "proxy",
+			JSONData: map[string]any{"maxLines": 1000},
+		})
+	}
+	return g
+}
+
+// grafanaIngressValues is Grafana's Ingress: on its own ALB class (internal, or public and
+// limited to allowed CIDRs), HTTPS only whenever it has a host and certificate.
+func grafanaIngressValues(s GrafanaSettings) grafanaIngress {
+	if s.Exposure == GrafanaNone {
+		return grafanaIngress{Enabled: false, Hosts: []string{}}
+	}
+	ann := map[string]string{
+		"alb.ingress.kubernetes.io/target-type": "ip",
+		// Grafana's unauthenticated health endpoint; "/" answers 302 to /login.
+		"alb.ingress.kubernetes.io/healthcheck-path": "/api/health",
+		"alb.ingress.kubernetes.io/listen-ports":     `[{"HTTP":80}]`,
+	}
+	if s.HTTPS {
+		ann["alb.ingress.kubernetes.io/listen-ports"] = `[{"HTTP":80},{"HTTPS":443}]`
+		ann["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
+	}
+	hosts := []string{}
+	if s.Host != "" {
+		hosts = append(hosts, s.Host)
+	}
+	return grafanaIngress{
+		Enabled:          true,
+		IngressClassName: s.IngressClassName,
+		Annotations:      ann,
+		Hosts:            hosts,
+		Path:             "/",
+		PathType:         "Prefix",
+	}
+}
+
+// alertmanagerConfigFor routes every alert to the configured webhook (Slack or generic), reading
+// its URL from the mounted Secret, or to the "null" receiver when there is none. The Watchdog
+// alert, which always fires to prove the pipeline works, goes to "null" either way.
+func alertmanagerConfigFor(a AlertingSettings) alertmanagerConfig {
+	var c alertmanagerConfig
+	c.Global.ResolveTimeout = "5m"
+	c.Receivers = []receiver{{Name: "null"}}
+	c.Route = route{
+		Receiver:       "null",
+		GroupBy:        []string{"namespace", "alertname"},
+		GroupWait:      "30s",
+		GroupInterval:  "5m",
+		RepeatInterval: "12h",
+		Routes:         []route{{Receiver: "null", Matchers: []string{`alertname = "Watchdog"`}}},
+	}
+	if a.WebhookURL == nil {
+		return c
+	}
+	file := "/etc/alertmanager/secrets/" + AlertReceiverSecretName + "/" + alertReceiverURLKey
+	r := receiver{Name: "notify"}
+	if a.Slack {
+		r.SlackConfigs = []slackConfig{{
+			APIURLFile: file, SendResolved: true,
+			Title: `[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}`,
+			Text:  `{{ range .Alerts }}{{ .Annotations.summary }}{{ "\n" }}{{ end }}`,
+		}}
+	} else {
+		r.WebhookConfig = []webhookConfig{{URLFile: file, SendResolved: true}}
+	}
+	c.Receivers = append(c.Receivers, r)
+	c.Route.Receiver = "notify"
+	return c
 }

@@ -96,7 +96,7 @@ Smallest number of pods the release keeps running: autoscaling.minReplicas with 
 replicaCount. Decides whether a PodDisruptionBudget makes sense.
 */}}
 {{- define "flask-app.minPods" -}}
-{{- if .Values.autoscaling.enabled }}
+{{- if or .Values.autoscaling.enabled .Values.autoscaling.external }}
 {{- .Values.autoscaling.minReplicas | int }}
 {{- else }}
 {{- .Values.replicaCount | int }}
@@ -112,6 +112,12 @@ deployment.yaml, so they run for every render. `helm lint` runs in lint mode, wh
 {{- $s := .Values.shutdown }}
 {{- if le (int $s.terminationGracePeriodSeconds) (add $s.preStopSleepSeconds $s.gunicornGracefulTimeoutSeconds | int) }}
 {{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + gunicornGracefulTimeoutSeconds (%d)" (int $s.terminationGracePeriodSeconds) (add $s.preStopSleepSeconds $s.gunicornGracefulTimeoutSeconds | int)) }}
+{{- end }}
+{{- if and .Values.ingress.https (not .Values.ingress.host) }}
+{{- fail "ingress.https needs ingress.host: a certificate names a host, never the ALB's generated name" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled .Values.autoscaling.external }}
+{{- fail "autoscaling.enabled and autoscaling.external exclude each other: exactly one HPA may target the Deployment" }}
 {{- end }}
 {{- if .Values.autoscaling.enabled }}
 {{- if gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas) }}

@@ -1,4 +1,4 @@
-package chart
+package chartrender
 
 import (
 	"fmt"
@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// knownKinds lists every kind the chart may render, with its only accepted apiVersion and the
-// typed object it must decode into. A rendered kind missing here is an error.
+// knownKinds lists every kind a chart checked here may render, with its only accepted
+// apiVersion and the typed object it must decode into. A rendered kind missing here is an error.
 var knownKinds = map[string]struct {
 	apiVersion string
 	newObject  func() metav1.Object
@@ -27,12 +27,13 @@ var knownKinds = map[string]struct {
 	"HorizontalPodAutoscaler": {"autoscaling/v2", func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }},
 	"PodDisruptionBudget":     {"policy/v1", func() metav1.Object { return &policyv1.PodDisruptionBudget{} }},
 	"Ingress":                 {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.Ingress{} }},
-	"ServiceMonitor":          {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.ServiceMonitor{} }},
+	"NetworkPolicy":           {"networking.k8s.io/v1", func() metav1.Object { return &networkingv1.NetworkPolicy{} }},
+	"PodMonitor":              {"monitoring.coreos.com/v1", func() metav1.Object { return &monitoringv1.PodMonitor{} }},
 }
 
-// DecodeStrict decodes m into its typed API object (k8s.io/api, or prometheus-operator for
-// the ServiceMonitor), rejecting unknown kinds, unexpected API versions, unknown or duplicate
-// fields and type mismatches.
+// DecodeStrict decodes m into its typed API object (k8s.io/api, or prometheus-operator for the
+// PodMonitor), rejecting unknown kinds, unexpected API versions, unknown or duplicate fields and
+// type mismatches.
 func DecodeStrict(m Manifest) (metav1.Object, error) {
 	known, ok := knownKinds[m.Kind]
 	if !ok {
@@ -48,7 +49,7 @@ func DecodeStrict(m Manifest) (metav1.Object, error) {
 	return obj, nil
 }
 
-// Objects is one rendering of the chart, every object decoded strictly, by kind.
+// Objects is one rendering of a chart, every object decoded strictly, by kind.
 type Objects struct {
 	Manifests      []Manifest
 	All            []metav1.Object
@@ -60,7 +61,8 @@ type Objects struct {
 	HPA            *autoscalingv2.HorizontalPodAutoscaler
 	PDB            *policyv1.PodDisruptionBudget
 	Ingress        *networkingv1.Ingress
-	ServiceMonitor *monitoringv1.ServiceMonitor
+	NetworkPolicy  *networkingv1.NetworkPolicy
+	PodMonitor     *monitoringv1.PodMonitor
 }
 
 // Decode decodes every manifest with DecodeStrict. It also fails on two objects of one kind,
@@ -102,8 +104,10 @@ func Decode(manifests []Manifest) (*Objects, error) {
 			o.PDB = v
 		case *networkingv1.Ingress:
 			o.Ingress = v
-		case *monitoringv1.ServiceMonitor:
-			o.ServiceMonitor = v
+		case *networkingv1.NetworkPolicy:
+			o.NetworkPolicy = v
+		case *monitoringv1.PodMonitor:
+			o.PodMonitor = v
 		}
 	}
 	return o, nil

@@ -1,18 +1,18 @@
-package chart
+package app_test
 
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,7 +20,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/example/flask-eks/internal/chartrender"
 )
+
+// chartDir is the app chart, relative to this package.
+const chartDir = "chart"
+
+// testKubeVersion is the Kubernetes version the chart is rendered for: the stacks' default.
+const testKubeVersion = "v1.35.0"
 
 const (
 	testRelease   = "demo"
@@ -67,13 +76,13 @@ func with(kv ...any) map[string]any {
 
 // render renders values and decodes every object strictly (Decode), failing the test on
 // any error.
-func render(t *testing.T, values map[string]any) *Objects {
+func render(t *testing.T, values map[string]any) *chartrender.Objects {
 	t.Helper()
-	manifests, err := Render(values, testRelease, testNamespace)
+	manifests, err := chartrender.Render(chartDir, values, testRelease, testNamespace, testKubeVersion)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	o, err := Decode(manifests)
+	o, err := chartrender.Decode(manifests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +90,7 @@ func render(t *testing.T, values map[string]any) *Objects {
 }
 
 // kinds lists the rendered kinds in order.
-func kinds(o *Objects) []string {
+func kinds(o *chartrender.Objects) []string {
 	var k []string
 	for _, m := range o.Manifests {
 		k = append(k, m.Kind)
@@ -92,7 +101,7 @@ func kinds(o *Objects) []string {
 // renderErr renders values and returns the error, failing the test if rendering succeeds.
 func renderErr(t *testing.T, values map[string]any) error {
 	t.Helper()
-	_, err := Render(values, testRelease, testNamespace)
+	_, err := chartrender.Render(chartDir, values, testRelease, testNamespace, testKubeVersion)
 	if err == nil {
 		t.Fatal("Render succeeded, want an error")
 	}
@@ -100,17 +109,17 @@ func renderErr(t *testing.T, values map[string]any) error {
 }
 
 func TestDecodeStrictRejects(t *testing.T) {
-	cases := map[string]Manifest{
+	cases := map[string]chartrender.Manifest{
 		"unknown kind":          {Kind: "CronJob", APIVersion: "batch/v1", YAML: "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: x\n"},
 		"unexpected apiVersion": {Kind: "HorizontalPodAutoscaler", APIVersion: "autoscaling/v1", YAML: "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\n"},
 		"unknown field":         {Kind: "Service", APIVersion: "v1", YAML: "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  prots: []\n"},
 		"duplicate field":       {Kind: "ConfigMap", APIVersion: "v1", YAML: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  name: y\n"},
 		"wrong type":            {Kind: "Deployment", APIVersion: "apps/v1", YAML: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  replicas: \"3\"\n"},
-		"unknown CRD field":     {Kind: "ServiceMonitor", APIVersion: "monitoring.coreos.com/v1", YAML: "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: x\nspec:\n  endpoint: []\n"},
+		"unknown CRD field":     {Kind: "PodMonitor", APIVersion: "monitoring.coreos.com/v1", YAML: "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata:\n  name: x\nspec:\n  endpoints: []\n"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := DecodeStrict(m); err == nil {
+			if _, err := chartrender.DecodeStrict(m); err == nil {
 				t.Errorf("decodeStrict accepted:\n%s", m.YAML)
 			}
 		})
@@ -138,15 +147,15 @@ func TestRenderRequiresSettings(t *testing.T) {
 }
 
 func TestRenderArguments(t *testing.T) {
-	if _, err := Render(baseValues(), "Not_A_Release", testNamespace); err == nil {
+	if _, err := chartrender.Render(chartDir, baseValues(), "Not_A_Release", testNamespace, testKubeVersion); err == nil {
 		t.Error("invalid release name accepted")
 	}
-	if _, err := Render(baseValues(), testRelease, ""); err == nil {
+	if _, err := chartrender.Render(chartDir, baseValues(), testRelease, "", testKubeVersion); err == nil {
 		t.Error("empty namespace accepted")
 	}
 	v := baseValues()
 	before := fmt.Sprint(v)
-	if _, err := Render(v, testRelease, testNamespace); err != nil {
+	if _, err := chartrender.Render(chartDir, v, testRelease, testNamespace, testKubeVersion); err != nil {
 		t.Fatal(err)
 	}
 	if after := fmt.Sprint(v); after != before {
@@ -156,8 +165,8 @@ func TestRenderArguments(t *testing.T) {
 
 func TestDefaultsRender(t *testing.T) {
 	o := render(t, baseValues())
-	// Helm's install order; no Ingress, HPA, PDB (a single pod) or ServiceMonitor by default.
-	want := []string{"ServiceAccount", "Secret", "ConfigMap", "Service", "Deployment"}
+	// Helm's install order; no Ingress, HPA, PDB (a single pod) or PodMonitor by default.
+	want := []string{"NetworkPolicy", "ServiceAccount", "Secret", "ConfigMap", "Service", "Deployment"}
 	if got := kinds(o); !slices.Equal(got, want) {
 		t.Errorf("kinds %v, want %v", got, want)
 	}
@@ -183,15 +192,12 @@ func TestLint(t *testing.T) {
 		// log lines ("[INFO] Fail: ..."), which are not lint messages.
 		"chart defaults": nil,
 		"everything enabled": with(
-			"ingress.enabled", true, "ingress.certificateArn", testCertArn, "ingress.groupName", "shared",
-			"autoscaling.enabled", true, "serviceMonitor.enabled", true, "image.digest", testDigest),
+			"ingress.enabled", true, "ingress.certificateArn", testCertArn, "ingress.https", true, "ingress.host", "app.example.com",
+			"autoscaling.enabled", true, "podMonitor.enabled", true, "image.digest", testDigest, "secrets.reloadOnChange", true),
 	}
 	for name, values := range cases {
 		t.Run(name, func(t *testing.T) {
-			msgs, err := Lint(values, testNamespace)
-			if err != nil {
-				t.Fatal(err)
-			}
+			msgs := chartrender.Lint(chartDir, values, testNamespace)
 			for _, m := range msgs {
 				// The only INFO Helm emits for this chart: Chart.yaml has no icon, on purpose
 				// (an icon URL is only used by chart repositories).
@@ -203,10 +209,7 @@ func TestLint(t *testing.T) {
 		})
 	}
 	t.Run("schema violation", func(t *testing.T) {
-		msgs, err := Lint(map[string]any{"replicas": 2}, testNamespace)
-		if err != nil {
-			t.Fatal(err)
-		}
+		msgs := chartrender.Lint(chartDir, map[string]any{"replicas": 2}, testNamespace)
 		found := false
 		for _, m := range msgs {
 			found = found || (m.Severity == support.ErrorSev && strings.Contains(m.Err.Error(), "replicas"))
@@ -237,10 +240,18 @@ func TestSchemaRejects(t *testing.T) {
 		{"API_BASE_URL not a URL", with("config.API_BASE_URL", "api.example.com"), "/config/API_BASE_URL"},
 		{"short digest", with("image.digest", "sha256:abc"), "/image/digest"},
 		{"tag in repository", with("image.repository", testRepo+":latest"), "/image/repository"},
-		{"bad ALB scheme", with("ingress.scheme", "public"), "/ingress/scheme"},
+		{"ALB group on the Ingress", with("ingress.groupName", "public"), "'groupName'"},
 		{"bad certificate ARN", with("ingress.certificateArn", "arn:aws:iam::123456789012:role/x"), "/ingress/certificateArn"},
+		{"wildcard host", with("ingress.host", "*.example.com"), "/ingress/host"},
 		{"bad whenUnsatisfiable", with("topologySpread.whenUnsatisfiable", "Never"), "/topologySpread/whenUnsatisfiable"},
-		{"bad scrape interval", with("serviceMonitor.interval", "30 seconds"), "/serviceMonitor/interval"},
+		{"bad scrape interval", with("podMonitor.interval", "30 seconds"), "/podMonitor/interval"},
+		{"root pod", with("podSecurityContext.runAsNonRoot", false), "/podSecurityContext/runAsNonRoot"},
+		{"writable root filesystem", with("securityContext.readOnlyRootFilesystem", false), "/securityContext/readOnlyRootFilesystem"},
+		{"privilege escalation", with("securityContext.allowPrivilegeEscalation", true), "/securityContext/allowPrivilegeEscalation"},
+		{"capabilities kept", with("securityContext.capabilities", map[string]any{"drop": []any{"NET_RAW"}}), "/securityContext/capabilities/drop"},
+		{"capabilities added", with("securityContext.capabilities", map[string]any{"drop": []any{"ALL"}, "add": []any{"NET_ADMIN"}}), "/securityContext/capabilities/add"},
+		{"unconfined seccomp", with("securityContext.seccompProfile", map[string]any{"type": "Unconfined"}), "/securityContext/seccompProfile/type"},
+		{"privileged port", with("ports.http", 80), "/ports/http"},
 		{"bad service type", with("service.type", "ExternalName"), "/service/type"},
 		{"non-string annotation", with("ingress.annotations", map[string]any{"a": 1}), "/ingress/annotations/a"},
 		{"bad memory quantity", with("resources.limits.memory", "lots"), "/resources/limits/memory"},
@@ -258,7 +269,7 @@ func TestSchemaRejects(t *testing.T) {
 	}
 	// Controls: the same keys with good values render.
 	render(t, with("environment", "dev", "config.REVEAL_SECRETS", true, "config.LOG_LEVEL", "DEBUG",
-		"image.digest", testDigest, "ingress.certificateArn", testCertArn, "serviceMonitor.interval", "1m30s",
+		"image.digest", testDigest, "ingress.certificateArn", testCertArn, "podMonitor.interval", "1m30s",
 		"resources.limits.memory", "1Gi", "resources.requests.cpu", 0.5))
 }
 
@@ -273,6 +284,8 @@ func TestTemplateChecks(t *testing.T) {
 		{"HPA min above max", with("autoscaling.enabled", true, "autoscaling.minReplicas", 5, "autoscaling.maxReplicas", 3), "must not exceed autoscaling.maxReplicas"},
 		{"HPA without CPU request", with("autoscaling.enabled", true, "resources.requests.cpu", ""), "needs resources.requests.cpu"},
 		{"PDB without a bound", with("replicaCount", 2, "podDisruptionBudget.maxUnavailable", ""), "needs minAvailable or maxUnavailable"},
+		{"HTTPS without a host", with("ingress.enabled", true, "ingress.https", true), "ingress.https needs ingress.host"},
+		{"two autoscalers", with("autoscaling.enabled", true, "autoscaling.external", true), "exactly one HPA may target the Deployment"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,14 +321,21 @@ func TestDeployment(t *testing.T) {
 	if c.Image != testRepo+":0.1.0" {
 		t.Errorf("image %q, want repository:appVersion", c.Image)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 {
-		t.Errorf("ports %+v, want http 8080", c.Ports)
+	if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 || c.Ports[1].Name != "admin" || c.Ports[1].ContainerPort != 9090 {
+		t.Errorf("ports %+v, want http 8080 and admin 9090", c.Ports)
 	}
+	if o.ConfigMap.Data["PORT"] != "8080" || o.ConfigMap.Data["ADMIN_PORT"] != "9090" {
+		t.Errorf("the app's ports PORT %q ADMIN_PORT %q, want the container ports", o.ConfigMap.Data["PORT"], o.ConfigMap.Data["ADMIN_PORT"])
+	}
+	// Probes go to the admin port, which slow public clients cannot starve.
 	checkProbe := func(name string, p *corev1.Probe, path string) {
 		t.Helper()
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http" {
-			t.Errorf("%s probe %+v, want GET %s on port http", name, p, path)
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "admin" {
+			t.Errorf("%s probe %+v, want GET %s on port admin", name, p, path)
 		}
+	}
+	if d.Spec.MinReadySeconds != 20 {
+		t.Errorf("minReadySeconds %d, want 20: a rollout must not outrun the ALB's target registration", d.Spec.MinReadySeconds)
 	}
 	checkProbe("liveness", c.LivenessProbe, "/healthz")
 	checkProbe("readiness", c.ReadinessProbe, "/readyz")
@@ -492,6 +512,9 @@ func TestConfigMap(t *testing.T) {
 		"APP_VERSION":               "v9", // defaults to image.tag
 		"PROMETHEUS_MULTIPROC_DIR":  "/tmp/prometheus",
 		"GUNICORN_GRACEFUL_TIMEOUT": "25",
+		"TRUSTED_PROXY_HOPS":        "0",
+		"PORT":                      "8080",
+		"ADMIN_PORT":                "9090",
 	}
 	if !maps.Equal(o.ConfigMap.Data, want) {
 		t.Errorf("ConfigMap data %v, want %v", o.ConfigMap.Data, want)
@@ -578,35 +601,34 @@ func TestIngress(t *testing.T) {
 		httpOnly     = `[{"HTTP":80}]`
 		httpAndHTTPS = `[{"HTTP":80},{"HTTPS":443}]`
 	)
+	// The chart's own annotations: IP targets, a fast health check on the public port, and a
+	// short deregistration delay; scheme, group and certificate come from the IngressClass.
+	base := map[string]string{
+		pfx + "target-type": "ip", pfx + "healthcheck-path": "/readyz",
+		pfx + "healthcheck-interval-seconds": "5", pfx + "healthcheck-timeout-seconds": "4",
+		pfx + "healthy-threshold-count": "2", pfx + "unhealthy-threshold-count": "2",
+		pfx + "target-group-attributes": "deregistration_delay.timeout_seconds=30",
+	}
+	plus := func(extra map[string]string) map[string]string {
+		out := maps.Clone(base)
+		maps.Copy(out, extra)
+		return out
+	}
 	cases := []struct {
 		name   string
 		values map[string]any
+		host   string
 		want   map[string]string
 	}{
-		{"HTTP only", with("ingress.enabled", true), map[string]string{
-			pfx + "target-type": "ip", pfx + "scheme": "internet-facing", pfx + "healthcheck-path": "/readyz",
-			pfx + "listen-ports": httpOnly,
-		}},
-		{"certificate", with("ingress.enabled", true, "ingress.certificateArn", testCertArn), map[string]string{
-			pfx + "target-type": "ip", pfx + "scheme": "internet-facing", pfx + "healthcheck-path": "/readyz",
-			pfx + "listen-ports": httpAndHTTPS, pfx + "certificate-arn": testCertArn, pfx + "ssl-redirect": "443",
-		}},
-		{"group without order, internal", with("ingress.enabled", true, "ingress.groupName", "shared", "ingress.scheme", "internal"), map[string]string{
-			pfx + "target-type": "ip", pfx + "scheme": "internal", pfx + "healthcheck-path": "/readyz",
-			pfx + "listen-ports": httpOnly, pfx + "group.name": "shared",
-		}},
-		{"certificate, group and order", with("ingress.enabled", true, "ingress.certificateArn", testCertArn,
-			"ingress.groupName", "shared", "ingress.groupOrder", 10), map[string]string{
-			pfx + "target-type": "ip", pfx + "scheme": "internet-facing", pfx + "healthcheck-path": "/readyz",
-			pfx + "listen-ports": httpAndHTTPS, pfx + "certificate-arn": testCertArn, pfx + "ssl-redirect": "443",
-			pfx + "group.name": "shared", pfx + "group.order": "10",
-		}},
+		{"HTTP only", with("ingress.enabled", true), "", plus(map[string]string{pfx + "listen-ports": httpOnly})},
+		{"HTTPS on a host, certificate from the class", with("ingress.enabled", true, "ingress.https", true, "ingress.host", "app.example.com"),
+			"app.example.com", plus(map[string]string{pfx + "listen-ports": httpAndHTTPS, pfx + "ssl-redirect": "443"})},
+		{"HTTPS with the certificate on the Ingress", with("ingress.enabled", true, "ingress.https", true, "ingress.host", "app.example.com", "ingress.certificateArn", testCertArn),
+			"app.example.com", plus(map[string]string{pfx + "listen-ports": httpAndHTTPS, pfx + "ssl-redirect": "443", pfx + "certificate-arn": testCertArn})},
 		{"extra annotations merged over the chart's", with("ingress.enabled", true, "ingress.annotations", map[string]any{
-			pfx + "healthcheck-interval-seconds": "10", pfx + "healthcheck-path": "/healthz",
-		}), map[string]string{
-			pfx + "target-type": "ip", pfx + "scheme": "internet-facing", pfx + "healthcheck-path": "/healthz",
-			pfx + "listen-ports": httpOnly, pfx + "healthcheck-interval-seconds": "10",
-		}},
+			pfx + "healthcheck-interval-seconds": "10", pfx + "wafv2-acl-arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/1",
+		}), "", plus(map[string]string{pfx + "listen-ports": httpOnly, pfx + "healthcheck-interval-seconds": "10",
+			pfx + "wafv2-acl-arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/1"})},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -618,6 +640,12 @@ func TestIngress(t *testing.T) {
 			if !maps.Equal(ing.Annotations, tc.want) {
 				t.Errorf("annotations\n got %v\nwant %v", ing.Annotations, tc.want)
 			}
+			for k := range ing.Annotations {
+				// Auto Mode ignores Ingress-level groups; the group is set on the IngressClass.
+				if strings.HasPrefix(k, pfx+"group.") || k == pfx+"scheme" {
+					t.Errorf("annotation %s belongs in IngressClassParams", k)
+				}
+			}
 			var ports []map[string]int
 			if err := json.Unmarshal([]byte(ing.Annotations[pfx+"listen-ports"]), &ports); err != nil {
 				t.Errorf("listen-ports is not JSON: %v", err)
@@ -625,15 +653,14 @@ func TestIngress(t *testing.T) {
 			if ing.Spec.IngressClassName != nil {
 				t.Errorf("ingressClassName %q, want none when ingress.className is empty", *ing.Spec.IngressClassName)
 			}
-			checkIngressBackend(t, ing, o.Service, "")
+			checkIngressBackend(t, ing, o.Service, tc.host)
 		})
 	}
-	t.Run("class and host", func(t *testing.T) {
-		o := render(t, with("ingress.enabled", true, "ingress.className", "alb", "ingress.host", "app.example.com"))
+	t.Run("class", func(t *testing.T) {
+		o := render(t, with("ingress.enabled", true, "ingress.className", "alb"))
 		if o.Ingress.Spec.IngressClassName == nil || *o.Ingress.Spec.IngressClassName != "alb" {
 			t.Errorf("ingressClassName %v, want alb", o.Ingress.Spec.IngressClassName)
 		}
-		checkIngressBackend(t, o.Ingress, o.Service, "app.example.com")
 	})
 	t.Run("disabled", func(t *testing.T) {
 		if o := render(t, baseValues()); o.Ingress != nil {
@@ -736,46 +763,107 @@ func TestReplicasHPAAndPDB(t *testing.T) {
 	}
 }
 
-func TestServiceMonitor(t *testing.T) {
-	if render(t, baseValues()).ServiceMonitor != nil {
-		t.Error("ServiceMonitor rendered by default")
+func TestPodMonitor(t *testing.T) {
+	if render(t, baseValues()).PodMonitor != nil {
+		t.Error("PodMonitor rendered by default")
 	}
-	o := render(t, with("serviceMonitor.enabled", true, "serviceMonitor.interval", "15s",
-		"serviceMonitor.labels", map[string]any{"release": "kube-prometheus-stack"}))
-	sm := o.ServiceMonitor
-	if sm.Labels["release"] != "kube-prometheus-stack" {
-		t.Errorf("labels %v lack the extra label", sm.Labels)
+	o := render(t, with("podMonitor.enabled", true, "podMonitor.interval", "15s",
+		"podMonitor.labels", map[string]any{"release": "kube-prometheus-stack"}))
+	pm := o.PodMonitor
+	if pm.Labels["release"] != "kube-prometheus-stack" {
+		t.Errorf("labels %v lack the extra label", pm.Labels)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+	sel, err := metav1.LabelSelectorAsSelector(&pm.Spec.Selector)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sel.Matches(labels.Set(o.Service.Labels)) {
-		t.Errorf("selector %v does not match Service labels %v", sm.Spec.Selector, o.Service.Labels)
+	if !sel.Matches(labels.Set(o.Deployment.Spec.Template.Labels)) {
+		t.Errorf("selector %v does not match the pods' labels %v", pm.Spec.Selector, o.Deployment.Spec.Template.Labels)
 	}
-	other := render(t, baseValues()).Service.Labels // same chart, other release
-	other = maps.Clone(other)
+	other := maps.Clone(o.Deployment.Spec.Template.Labels) // same chart, other release
 	other["app.kubernetes.io/instance"] = "other"
 	if sel.Matches(labels.Set(other)) {
-		t.Error("selector also matches another release's Service")
+		t.Error("selector also matches another release's pods")
 	}
-	if !slices.Equal(sm.Spec.NamespaceSelector.MatchNames, []string{testNamespace}) {
-		t.Errorf("namespaceSelector %+v", sm.Spec.NamespaceSelector)
+	if !slices.Equal(pm.Spec.NamespaceSelector.MatchNames, []string{testNamespace}) {
+		t.Errorf("namespaceSelector %+v", pm.Spec.NamespaceSelector)
 	}
-	if len(sm.Spec.Endpoints) != 1 {
-		t.Fatalf("endpoints %+v", sm.Spec.Endpoints)
+	if len(pm.Spec.PodMetricsEndpoints) != 1 {
+		t.Fatalf("endpoints %+v", pm.Spec.PodMetricsEndpoints)
 	}
-	ep := sm.Spec.Endpoints[0]
-	if ep.Port != o.Service.Spec.Ports[0].Name || ep.Port != "http" || ep.Path != "/metrics" || ep.Interval != "15s" || ep.ScrapeTimeout != "" {
-		t.Errorf("endpoint %+v, want port http path /metrics interval 15s", ep)
+	// The metrics are on the admin port, which the Service does not expose.
+	ep := pm.Spec.PodMetricsEndpoints[0]
+	if ep.Port == nil || *ep.Port != "admin" || ep.Path != "/metrics" || ep.Interval != "15s" {
+		t.Errorf("endpoint %+v, want port admin path /metrics interval 15s", ep)
+	}
+	for _, p := range o.Service.Spec.Ports {
+		if p.TargetPort.String() == "admin" || p.TargetPort.IntValue() == 9090 {
+			t.Errorf("the Service exposes the admin port: %+v", p)
+		}
+	}
+}
+
+// TestNetworkPolicy: the public port only from httpFrom, the admin port only from Prometheus,
+// egress only to DNS and the listed rules.
+func TestNetworkPolicy(t *testing.T) {
+	alb := []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.20.192.0/22"}}}
+	o := render(t, with("networkPolicy.httpFrom", alb))
+	np := o.NetworkPolicy
+	if np == nil {
+		t.Fatal("no NetworkPolicy by default")
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil || !sel.Matches(labels.Set(o.Deployment.Spec.Template.Labels)) || sel.Empty() {
+		t.Errorf("podSelector %v does not select exactly the app's pods", np.Spec.PodSelector)
+	}
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) {
+		t.Errorf("policyTypes %v", np.Spec.PolicyTypes)
+	}
+	if len(np.Spec.Ingress) != 2 {
+		t.Fatalf("ingress rules %+v, want the public port and the admin port", np.Spec.Ingress)
+	}
+	http, admin := np.Spec.Ingress[0], np.Spec.Ingress[1]
+	if len(http.Ports) != 1 || http.Ports[0].Port.String() != "http" || len(http.From) != 1 || http.From[0].IPBlock == nil || http.From[0].IPBlock.CIDR != "10.20.192.0/22" {
+		t.Errorf("public port rule %+v, want port http from the ALB subnets only", http)
+	}
+	if len(admin.Ports) != 1 || admin.Ports[0].Port.String() != "admin" || len(admin.From) != 1 ||
+		admin.From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" ||
+		admin.From[0].PodSelector.MatchLabels["app.kubernetes.io/name"] != "prometheus" {
+		t.Errorf("admin port rule %+v, want port admin from Prometheus in monitoring only", admin)
+	}
+	if len(np.Spec.Egress) != 3 || len(np.Spec.Egress[0].Ports) != 2 || np.Spec.Egress[0].Ports[0].Port.IntValue() != 53 || len(np.Spec.Egress[0].To) != 0 {
+		t.Errorf("egress %+v, want DNS to any resolver, then the configured rules", np.Spec.Egress)
+	}
+	if https := np.Spec.Egress[1]; https.To[0].IPBlock.CIDR != "0.0.0.0/0" || !slices.Contains(https.To[0].IPBlock.Except, "169.254.169.254/32") || https.Ports[0].Port.IntValue() != 443 {
+		t.Errorf("HTTPS egress %+v, want 443 anywhere but the instance metadata service", https)
+	}
+	// Without httpFrom, the public port is open to every source (clusters without an ALB).
+	if from := render(t, baseValues()).NetworkPolicy.Spec.Ingress[0].From; len(from) != 0 {
+		t.Errorf("public port sources %v, want all", from)
+	}
+	if render(t, with("networkPolicy.enabled", false)).NetworkPolicy != nil {
+		t.Error("NetworkPolicy rendered although disabled")
+	}
+}
+
+// TestReloadOnChange: with an in-place-updated Secret (External Secrets), Reloader is asked to
+// roll the pods on changes to exactly that Secret.
+func TestReloadOnChange(t *testing.T) {
+	v := with("secrets.existingSecret", "flask-app-secrets", "secrets.reloadOnChange", true)
+	d := render(t, v).Deployment
+	if got := d.Annotations["secret.reloader.stakater.com/reload"]; got != "flask-app-secrets" {
+		t.Errorf("reloader annotation %q, want the Secret's name", got)
+	}
+	if _, ok := render(t, baseValues()).Deployment.Annotations["secret.reloader.stakater.com/reload"]; ok {
+		t.Error("reloader annotation set although reloadOnChange is off")
 	}
 }
 
 func TestRecommendedLabels(t *testing.T) {
 	o := render(t, with("replicaCount", 2, "ingress.enabled", true, "autoscaling.enabled", true,
-		"serviceMonitor.enabled", true, "image.tag", "v1.2.3"))
-	if got := len(o.All); got != 9 {
-		t.Fatalf("rendered %d objects (%v), want all 9 kinds", got, kinds(o))
+		"podMonitor.enabled", true, "image.tag", "v1.2.3"))
+	if got := len(o.All); got != 10 {
+		t.Fatalf("rendered %d objects (%v), want all 10 kinds", got, kinds(o))
 	}
 	want := map[string]string{
 		"app.kubernetes.io/name":       "flask-app",
@@ -811,7 +899,7 @@ func TestNameOverrides(t *testing.T) {
 		}
 	}
 	// A release name containing the chart name is used alone.
-	m, err := Render(baseValues(), "flask-app-dev", testNamespace)
+	m, err := chartrender.Render(chartDir, baseValues(), "flask-app-dev", testNamespace, testKubeVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -820,41 +908,38 @@ func TestNameOverrides(t *testing.T) {
 	}
 }
 
-// TestEmbeddedChartMatchesDirectory checks that the embedded chart holds exactly what `helm
-// package` or `helm lint` would read from this directory after .helmignore, so no Go file or test
-// data ends up in the chart and no chart file is left out of the embed.
-func TestEmbeddedChartMatchesDirectory(t *testing.T) {
-	embedded, err := Load()
+// TestChartDirectoryHoldsOnlyTheChart: what `helm package` reads from app/chart (after
+// .helmignore) is the whole directory, and holds no Go code or test data.
+func TestChartDirectoryHoldsOnlyTheChart(t *testing.T) {
+	ch, err := chartrender.Load(chartDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromDisk, err := loader.LoadDir(".")
-	if err != nil {
-		t.Fatal(err)
+	var loaded []string
+	for _, f := range ch.Raw {
+		loaded = append(loaded, f.Name)
 	}
-	names := func(files []*helmchart.File) []string {
-		var n []string
-		for _, f := range files {
-			n = append(n, f.Name)
+	var onDisk []string
+	err = filepath.WalkDir(chartDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-		sort.Strings(n)
-		return n
+		rel, _ := filepath.Rel(chartDir, p)
+		onDisk = append(onDisk, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, want := names(embedded.Raw), names(fromDisk.Raw)
-	if !slices.Equal(got, want) {
-		t.Errorf("embedded files %v, directory files %v", got, want)
+	sort.Strings(loaded)
+	sort.Strings(onDisk)
+	if !slices.Equal(loaded, onDisk) {
+		t.Errorf("helm loads %v, the directory holds %v", loaded, onDisk)
 	}
-	for _, n := range got {
+	for _, n := range onDisk {
 		if strings.HasSuffix(n, ".go") || strings.HasPrefix(n, "testdata/") {
-			t.Errorf("chart contains %s", n)
+			t.Errorf("the chart directory holds %s", n)
 		}
-	}
-	if !slices.Contains(got, "templates/_helpers.tpl") {
-		t.Error("templates/_helpers.tpl is not embedded")
-	}
-	// Sanity check that the directory really has Go files for .helmignore to exclude.
-	if _, err := os.Stat("chart.go"); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -868,3 +953,29 @@ func intOrStr(v *intstr.IntOrString) string {
 func isTrue(b *bool) bool { return b != nil && *b }
 
 func is(p *int64, want int64) bool { return p != nil && *p == want }
+
+// TestCIValuesRender renders the chart with every ci/<stack>-values.yaml (the values the program
+// passes for each stack, kept in step by the root package's TestChartCIValues) and decodes every
+// object strictly.
+func TestCIValuesRender(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(chartDir, "ci", "*-values.yaml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("ci values files %v (%v), want one per stack", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var values map[string]any
+			if err := yaml.Unmarshal(raw, &values); err != nil {
+				t.Fatal(err)
+			}
+			o := render(t, values)
+			if o.Deployment == nil || o.NetworkPolicy == nil || o.Secret != nil {
+				t.Errorf("rendered %v; want a Deployment and a NetworkPolicy, and no Secret (the program passes an existing one)", kinds(o))
+			}
+		})
+	}
+}

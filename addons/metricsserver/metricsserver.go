@@ -1,0 +1,72 @@
+// Package metricsserver installs Kubernetes Metrics Server, which serves the resource metrics API
+// (metrics.k8s.io) that HorizontalPodAutoscalers on CPU and `kubectl top` read. EKS Auto Mode
+// does not run it (its managed components are compute, load balancing, storage, networking, DNS
+// and Pod Identity: https://docs.aws.amazon.com/eks/latest/userguide/automode.html), and
+// kube-prometheus-stack does not provide it, so without it an HPA can never scale.
+package metricsserver
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/addon"
+)
+
+// Chart is the metrics-server chart at the published release metrics-server-helm-chart-3.13.1
+// (https://github.com/kubernetes-sigs/metrics-server/releases/tag/metrics-server-helm-chart-3.13.1,
+// app v0.8.1), listed in the chart repository's index.yaml. Its templates carry no Helm hooks, so
+// it is a Pulumi Chart v4. Value keys checked in charts/metrics-server/values.yaml at that tag:
+// replicas, podDisruptionBudget.{enabled,maxUnavailable}, resources.
+var Chart = addon.Chart{Name: "metrics-server", Repo: "https://kubernetes-sigs.github.io/metrics-server/", Version: "3.13.1"}
+
+// Namespace is where metrics-server runs, as upstream installs it.
+const Namespace = "kube-system"
+
+// Args configures MetricsServer.
+type Args struct {
+	Provider *kubernetes.Provider
+	// DependsOn are what the chart must wait for (the cluster's classes).
+	DependsOn []pulumi.Resource
+}
+
+// MetricsServer is the installed metrics-server.
+type MetricsServer struct {
+	pulumi.ResourceState
+	Chart *helmv4.Chart
+}
+
+// New installs metrics-server in kube-system: two replicas with a disruption budget, so that a
+// node replacement never leaves the HPAs blind. It schedules on Auto Mode's general-purpose pool
+// (no node selector; its priority class is system-cluster-critical).
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MetricsServer, error) {
+	if args == nil || args.Provider == nil {
+		return nil, fmt.Errorf("metrics-server %q: an explicit Kubernetes provider is required", name)
+	}
+	m := &MetricsServer{}
+	if err := ctx.RegisterComponentResource("flask-eks:addons:MetricsServer", name, m, opts...); err != nil {
+		return nil, fmt.Errorf("registering metrics-server %q: %w", name, err)
+	}
+	ns, err := corev1.GetNamespace(ctx, name+"-kube-system", pulumi.ID(Namespace), nil, pulumi.Parent(m), pulumi.Provider(args.Provider))
+	if err != nil {
+		return nil, fmt.Errorf("metrics-server %q: reading kube-system: %w", name, err)
+	}
+	values := pulumi.Map{
+		"replicas":            pulumi.Int(2),
+		"podDisruptionBudget": pulumi.Map{"enabled": pulumi.Bool(true), "maxUnavailable": pulumi.Int(1)},
+		"resources": pulumi.Map{"requests": pulumi.Map{
+			"cpu": pulumi.String("100m"), "memory": pulumi.String("200Mi"),
+		}},
+	}
+	m.Chart, err = addon.Install(ctx, name, Chart, ns, values, args.Provider, pulumi.Parent(m), pulumi.DependsOn(args.DependsOn))
+	if err != nil {
+		return nil, fmt.Errorf("metrics-server %q: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{}); err != nil {
+		return nil, fmt.Errorf("metrics-server %q: registering outputs: %w", name, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,147 @@
+// Package addon is what the platform add-ons (addons/*) share: a namespace of their own with the
+// baseline network policies, and the Helm chart pinned to a published release.
+package addon
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/kube"
+)
+
+// Chart is a Helm chart at a published release.
+type Chart struct {
+	Name, Repo, Version string
+	// SkipCRDs leaves out the chart's crds/ directory (CRDs the program does not use).
+	SkipCRDs bool
+}
+
+// Namespace declares an add-on's namespace (Pod Security "restricted" unless level says
+// otherwise) and its network policies: default deny, then egress to DNS, to the API server and
+// node networks on 443 (apiCIDRs), and to HTTPS anywhere but the instance metadata service when
+// internet is true (AWS APIs); podIdentity adds the EKS Pod Identity agent on the node.
+func Namespace(ctx *pulumi.Context, name, namespace, level string, egress Egress, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	if level == "" {
+		level = "restricted"
+	}
+	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: kube.PodSecurityLabels(level)},
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating namespace %s: %w", namespace, err)
+	}
+	if _, err := kube.DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
+		return nil, err
+	}
+	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-egress", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("egress"), Namespace: ns.Metadata.Name()},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
+			Egress:      egress.rules(),
+		},
+	}, opts...); err != nil {
+		return nil, fmt.Errorf("creating the egress NetworkPolicy of %s: %w", namespace, err)
+	}
+	return ns, nil
+}
+
+// Egress says where an add-on's pods may connect besides DNS.
+type Egress struct {
+	// APICIDRs hold the Kubernetes API server (the VPC, where EKS puts its network interfaces).
+	APICIDRs []string
+	// Internet allows HTTPS anywhere but the instance metadata service (AWS APIs).
+	Internet bool
+	// PodIdentity allows the EKS Pod Identity agent on the node (169.254.170.23:80).
+	PodIdentity bool
+	// Extra are further rules.
+	Extra networkingv1.NetworkPolicyEgressRuleArray
+}
+
+func (e Egress) rules() networkingv1.NetworkPolicyEgressRuleArray {
+	rules := networkingv1.NetworkPolicyEgressRuleArray{
+		&networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
+			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
+			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
+		}},
+	}
+	if len(e.APICIDRs) > 0 {
+		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers(e.APICIDRs, nil), Ports: TCP(443)})
+	}
+	if e.Internet {
+		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{
+			To: Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}), Ports: TCP(443),
+		})
+	}
+	if e.PodIdentity {
+		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers([]string{"169.254.170.23/32"}, nil), Ports: TCP(80)})
+	}
+	return append(rules, e.Extra...)
+}
+
+// TCP lists TCP ports for a NetworkPolicy rule.
+func TCP(ports ...int) networkingv1.NetworkPolicyPortArray {
+	var out networkingv1.NetworkPolicyPortArray
+	for _, p := range ports {
+		out = append(out, &networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(p), Protocol: pulumi.String("TCP")})
+	}
+	return out
+}
+
+// Peers are ipBlock peers for cidrs, each without except.
+func Peers(cidrs, except []string) networkingv1.NetworkPolicyPeerArray {
+	var out networkingv1.NetworkPolicyPeerArray
+	for _, c := range cidrs {
+		block := &networkingv1.IPBlockArgs{Cidr: pulumi.String(c)}
+		if len(except) > 0 {
+			block.Except = pulumi.ToStringArray(except)
+		}
+		out = append(out, &networkingv1.NetworkPolicyPeerArgs{IpBlock: block})
+	}
+	return out
+}
+
+// Ingress declares a NetworkPolicy admitting from to the ports of the pods matching pods.
+func Ingress(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName string, pods map[string]string,
+	from networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArray, opts ...pulumi.ResourceOption,
+) error {
+	_, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Namespace: ns.Metadata.Name()},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(pods)},
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
+			Ingress:     networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: ports}},
+		},
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("creating NetworkPolicy %s: %w", objectName, err)
+	}
+	return nil
+}
+
+// Install deploys c into ns as a Pulumi Chart v4: rendered client-side and applied as ordinary
+// resources, which Pulumi then diffs object by object. Only for charts without Helm hooks (Chart
+// v4 does not run them); the add-ons' charts have none at their pinned releases.
+func Install(ctx *pulumi.Context, name string, c Chart, ns *corev1.Namespace, values pulumi.Map, provider *kubernetes.Provider,
+	opts ...pulumi.ResourceOption,
+) (*helmv4.Chart, error) {
+	chart, err := helmv4.NewChart(ctx, name, &helmv4.ChartArgs{
+		Chart:          pulumi.String(c.Name),
+		Version:        pulumi.String(c.Version),
+		RepositoryOpts: &helmv4.RepositoryOptsArgs{Repo: pulumi.String(c.Repo)},
+		Name:           pulumi.String(c.Name),
+		Namespace:      ns.Metadata.Name().Elem(),
+		Values:         values,
+		SkipCrds:       pulumi.Bool(c.SkipCRDs),
+	}, append(opts, pulumi.Provider(provider))...)
+	if err != nil {
+		return nil, fmt.Errorf("installing chart %s %s: %w", c.Name, c.Version, err)
+	}
+	return chart, nil
+}

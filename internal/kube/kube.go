@@ -1,0 +1,67 @@
+// Package kube holds the small Kubernetes building blocks that several components share: the
+// namespace baseline (Pod Security labels, a default-deny NetworkPolicy) and reading a load
+// balancer's hostname from an Ingress.
+package kube
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// PodSecurityLabels enforce a Pod Security Standard level on a namespace, and warn and audit at
+// the same level (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
+func PodSecurityLabels(level string) pulumi.StringMap {
+	return pulumi.StringMap{
+		"pod-security.kubernetes.io/enforce": pulumi.String(level),
+		"pod-security.kubernetes.io/warn":    pulumi.String(level),
+		"pod-security.kubernetes.io/audit":   pulumi.String(level),
+	}
+}
+
+// DefaultDeny declares a NetworkPolicy that selects every pod of ns and admits nothing in or
+// out; each workload's own policy then opens what it needs. On EKS Auto Mode it is enforced once
+// the network policy controller is on (eks.Classes).
+func DefaultDeny(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (*networkingv1.NetworkPolicy, error) {
+	np, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String("default-deny"),
+			Namespace: ns.Metadata.Name(),
+		},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
+		},
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the default-deny NetworkPolicy: %w", err)
+	}
+	return np, nil
+}
+
+// IngressHostname is the first load balancer hostname in an Ingress's status, "" until the
+// controller has written one.
+func IngressHostname(ing *networkingv1.Ingress) pulumi.StringOutput {
+	return ing.Status.LoadBalancer().Ingress().ApplyT(func(lbs []networkingv1.IngressLoadBalancerIngress) string {
+		for _, lb := range lbs {
+			if lb.Hostname != nil && *lb.Hostname != "" {
+				return *lb.Hostname
+			}
+		}
+		return ""
+	}).(pulumi.StringOutput)
+}
+
+// ReadIngress reads an Ingress that a Helm release created, by the "namespace/name" ID the
+// release's status gives. Before the release exists (a first preview) the ID is unknown and the
+// read is skipped instead of failing.
+func ReadIngress(ctx *pulumi.Context, name string, id pulumi.IDOutput, opts ...pulumi.ResourceOption) (*networkingv1.Ingress, error) {
+	ing, err := networkingv1.GetIngress(ctx, name, id, nil, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("reading back Ingress %s: %w", name, err)
+	}
+	return ing, nil
+}

@@ -1,0 +1,84 @@
+package pulumitest
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Run runs program under m with the given stack config (full keys such as "aws:region"; arrays
+// and objects JSON-encoded, as the engine passes them). secretKeys are the config keys the stack
+// stores encrypted. It returns the program's error; the recorded graph is in m.
+func Run(t testing.TB, m *Mocks, config map[string]string, secretKeys []string, program pulumi.RunFunc, opts ...pulumi.RunOption) error {
+	t.Helper()
+	b, err := json.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(pulumi.EnvConfig, string(b))
+	var secret []string
+	for _, k := range secretKeys {
+		if _, ok := config[k]; ok {
+			secret = append(secret, k)
+		}
+	}
+	sk, _ := json.Marshal(secret)
+	t.Setenv(pulumi.EnvConfigSecretKeys, string(sk))
+	return pulumi.RunErr(program, append([]pulumi.RunOption{pulumi.WithMocks(m.Project, m.Stack, m)}, opts...)...)
+}
+
+// Preview runs the program as `pulumi preview` does: outputs that only a deployment would
+// know stay unknown, and what is known while planning resolves.
+func Preview(info *pulumi.RunInfo) { info.DryRun = true }
+
+// Value is an output's value, captured while the program runs and read after Run returns.
+type Value struct {
+	once   sync.Once
+	done   chan struct{}
+	v      any
+	output pulumi.Output
+}
+
+// Capture records o's resolved value. Call it inside the program; read the value with Get,
+// String or Secret after Run has returned.
+func Capture(o pulumi.Output) *Value {
+	c := &Value{output: o, done: make(chan struct{})}
+	pulumi.All(o).ApplyT(func(vs []any) any {
+		c.once.Do(func() {
+			c.v = vs[0]
+			close(c.done)
+		})
+		return nil
+	})
+	return c
+}
+
+// Get returns the value, failing the test if it does not resolve to a known value within a
+// few seconds (an unknown in a preview, or a failed run).
+func (c *Value) Get(t testing.TB) any {
+	t.Helper()
+	select {
+	case <-c.done:
+		return c.v
+	case <-time.After(10 * time.Second):
+		t.Fatal("the captured output never resolved to a known value")
+		return nil
+	}
+}
+
+// String returns the value as a string.
+func (c *Value) String(t testing.TB) string {
+	t.Helper()
+	v := c.Get(t)
+	s, ok := v.(string)
+	if !ok {
+		t.Fatalf("captured output is %T, not a string", v)
+	}
+	return s
+}
+
+// Secret reports whether the output is marked secret.
+func (c *Value) Secret() bool { return pulumi.IsSecret(c.output) }
