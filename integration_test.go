@@ -12,11 +12,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,18 +35,16 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	clientset "k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/app"
-	"github.com/example/flask-eks/app/chart"
 	"github.com/example/flask-eks/eks"
+	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/kubetest"
 )
 
 const (
@@ -67,16 +65,18 @@ func itConfig(logLevel string) auto.ConfigMap {
 		"flask-eks:appMaxReplicas":    {Value: "4"},
 		"flask-eks:logLevel":          {Value: logLevel},
 		"flask-eks:apiBaseUrl":        {Value: "https://api.example.com"},
-		"flask-eks:albGroupName":      {Value: "flask-eks-it"},
 		"flask-eks:monitoringEnabled": {Value: "false"},
+		"flask-eks:grafanaExposure":   {Value: "none"},
 		"flask-eks:secretKey":         {Value: itSecretKey, Secret: true},
 		"flask-eks:dbPassword":        {Value: itDBPass, Secret: true},
 	}
 }
 
 // kubernetesHalf is the inline program: the cluster-level classes of the eks component and
-// the Kubernetes half of main.go, through an explicit provider for the test's API server.
-func kubernetesHalf(kubeconfig string) pulumi.RunFunc {
+// the Kubernetes half of main.go, through an explicit provider for the test's API server, with
+// the app chart from chartPath (an absolute path, so that the program's chart digest and the
+// provider's chart are the same files).
+func kubernetesHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
 		if err != nil {
@@ -89,50 +89,51 @@ func kubernetesHalf(kubeconfig string) pulumi.RunFunc {
 			return err
 		}
 		classes, err := eks.NewClasses(ctx, "cluster", &eks.ClassesArgs{
-			Provider: provider, StorageClassName: storageClassName, IngressClassName: ingressClassName, Scheme: "internet-facing",
+			Provider:         provider,
+			StorageClassName: storageClassName,
+			ALBs:             []eks.ALBClass{{Name: publicALBClass, Scheme: "internet-facing", GroupName: "flask-eks-it", Default: true}},
 		})
 		if err != nil {
 			return err
 		}
 		w, err := deployKubernetes(ctx, cfg, kubeTarget{
 			Provider:         provider,
-			IngressClassName: classes.IngressClassName,
-			StorageClassName: classes.StorageClassName,
-			Classes:          []pulumi.Resource{classes.StorageClass, classes.IngressClass},
-			// The stand-in CRDs are installed; monitoring itself needs the chart repository.
-			ServiceMonitor: true,
+			StorageClassName: storageClassName,
+			Classes:          classes.Resources(),
+			Image:            app.ImageFromRef(cfg.App.Image),
+			IngressClass:     publicALBClass,
+			ALBSourceCIDRs:   []string{"10.0.0.0/24", "10.0.1.0/24"},
+			NodeCIDRs:        []string{"10.0.0.0/16"},
 			// No nodes: pods never become ready.
 			SkipAwait: true,
+			ChartPath: chartPath,
 		})
 		if err != nil {
 			return err
 		}
-		w.export(ctx)
+		w.export(ctx, cfg, pulumi.String(cfg.App.Image))
 		return nil
 	}
 }
 
-// itWorkspace is a temporary project directory. The kubernetes provider resolves the
-// chart path ./app/chart from there, so it links the repository's app directory.
-func itWorkspace(t *testing.T) string {
+// itWorkspace is a temporary project directory holding a copy of app/chart, which the test
+// may edit. It returns the directory and the copy's absolute path, for kubeTarget.ChartPath.
+func itWorkspace(t *testing.T) (dir, chartPath string) {
 	t.Helper()
-	dir := t.TempDir()
-	repoApp, err := filepath.Abs("app")
-	if err != nil {
-		t.Fatal(err)
+	dir = t.TempDir()
+	chartPath = filepath.Join(dir, "chart")
+	if err := os.CopyFS(chartPath, os.DirFS(filepath.Join("app", "chart"))); err != nil {
+		t.Fatalf("copying app/chart: %v", err)
 	}
-	if err := os.Symlink(repoApp, filepath.Join(dir, "app")); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return dir, chartPath
 }
 
 func TestIntegrationKubernetesHalf(t *testing.T) {
-	tp := toolPaths(t)
-	cp := startControlPlane(t)
+	tp := kubetest.ToolPaths(t)
+	cp := kubetest.Start(t)
 	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
-	cp.applyFiles(t, crds...)
-	kube, err := clientset.NewForConfig(cp.restConfig())
+	cp.ApplyFiles(t, crds...)
+	kube, err := clientset.NewForConfig(cp.RestConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +157,10 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 		"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
 		"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK":    "true",
 	}
-	stack, err := auto.UpsertStackInlineSource(ctx, "integration", "flask-eks", kubernetesHalf(cp.Kubeconfig),
+	workDir, chartPath := itWorkspace(t)
+	stack, err := auto.UpsertStackInlineSource(ctx, "integration", "flask-eks", kubernetesHalf(cp.Kubeconfig(), chartPath),
 		auto.Pulumi(pulumiCmd),
-		auto.WorkDir(itWorkspace(t)),
+		auto.WorkDir(workDir),
 		auto.EnvVars(env),
 		auto.SecretsProvider("passphrase"),
 		auto.Project(workspace.Project{
@@ -220,7 +222,13 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	// 5. a secret rotation: the Secret is replaced under a new name, the release points at it,
 	// the pods roll (their checksum/secret annotation changes), and Helm's history stays clean.
 	// Deleting the replaced Secret needs the stand-in garbage collector.
-	stopGC := emulateGarbageCollector(ctx, t, cp)
+	stopGC := cp.EmulateGarbageCollector(ctx, t,
+		schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, // the app component's Secret
+		schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"},
+		schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
+		schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingressclasses"},
+		schema.GroupVersionResource{Group: "eks.amazonaws.com", Version: "v1", Resource: "ingressclassparams"},
+	)
 	defer stopGC()
 	const rotated = "integration-db-password-rotated"
 	if err := stack.SetConfig(ctx, "flask-eks:dbPassword", auto.ConfigValue{Value: rotated, Secret: true}); err != nil {
@@ -262,7 +270,13 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	}
 	assertHelmHistoryHasNoSecrets(ctx, t, kube, "flask-app", itSecretKey, itDBPass, rotated)
 
-	// 6. destroy: the objects are gone
+	// 6. a template-only chart edit (no value, no chart version changes) reaches the cluster:
+	// the chart's digest is a release value, so the edit previews as an update of the release
+	// whose only change is values.chartDigest, and up applies the edited template. Without the
+	// digest the provider would see no difference at all and plan nothing.
+	assertTemplateEditDeploys(ctx, t, stack, cp, kube, chartPath, "WARNING", rotated, after)
+
+	// 7. destroy: the objects are gone
 	start = time.Now()
 	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "destroy"})); err != nil {
 		t.Fatalf("destroy: %v", err)
@@ -271,6 +285,99 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	assertGone(ctx, t, cp, kube)
 	t.Logf("cycle: up %s, preview %s, destroy %s (control plane started in %s)",
 		upTook.Round(time.Millisecond), previewTook.Round(time.Millisecond), destroyTook.Round(time.Millisecond), cp.StartDuration.Round(time.Millisecond))
+}
+
+// assertTemplateEditDeploys adds `enableServiceLinks: false` to the pod spec of the chart
+// copy's Deployment template and checks that preview plans exactly one update, of the app
+// release, changing only values.chartDigest, and that up stores the edited Deployment.
+func assertTemplateEditDeploys(ctx context.Context, t *testing.T, stack auto.Stack, cp *kubetest.ControlPlane, kube *clientset.Clientset,
+	chartPath, logLevel, dbPassword string, before deployed) {
+	t.Helper()
+	const ns = "flask-app"
+	digestBefore, err := app.ChartDigest(chartPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := kube.AppsV1().Deployments(ns).Get(ctx, releaseName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the Deployment: %v", err)
+	}
+	// Unset in a pod template means true (the API server defaults it in Pods, not in templates).
+	if links := dep.Spec.Template.Spec.EnableServiceLinks; links != nil && !*links {
+		t.Fatalf("before the edit, enableServiceLinks = %v; want it unset or true", ptrString(links))
+	}
+	if got := dep.Annotations["checksum/chart"]; got != digestBefore {
+		t.Errorf("before the edit, the Deployment's checksum/chart = %q; want the chart digest %s", got, digestBefore)
+	}
+
+	// The edit: one line in the pod spec, next to the other pod-level fields.
+	tmpl := filepath.Join(chartPath, "templates", "deployment.yaml")
+	src, err := os.ReadFile(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(src), "\n")
+	var edited []string
+	inserted := 0
+	for _, line := range lines {
+		edited = append(edited, line)
+		if trimmed := strings.TrimLeft(line, " "); strings.HasPrefix(trimmed, "serviceAccountName:") {
+			indent := line[:len(line)-len(trimmed)]
+			edited = append(edited, indent+"enableServiceLinks: false\n")
+			inserted++
+		}
+	}
+	if inserted != 1 {
+		t.Fatalf("%s: found %d pod-spec serviceAccountName lines to insert after; want 1", tmpl, inserted)
+	}
+	if err := os.WriteFile(tmpl, []byte(strings.Join(edited, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	digestAfter, err := app.ChartDigest(chartPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digestAfter == digestBefore {
+		t.Fatalf("the template edit left the chart digest at %s", digestBefore)
+	}
+
+	steps := previewSteps(ctx, t, stack)
+	t.Logf("the template edit's plan: %v", describe(steps))
+	if len(steps) != 1 || steps[0].Op != apitype.OpUpdate || !strings.HasSuffix(steps[0].URN, "kubernetes:helm.sh/v3:Release::app") {
+		t.Fatalf("preview plans %v; want exactly an update of the app release", describe(steps))
+	}
+	t.Logf("the release's planned diff: %v, detailed %v", steps[0].Diffs, slices.Sorted(maps.Keys(steps[0].DetailedDiff)))
+	// The only key: the edit reaches the release through the digest and nothing else, so the
+	// plan would be empty without it.
+	if keys := slices.Sorted(maps.Keys(steps[0].DetailedDiff)); len(keys) != 1 || keys[0] != "values.chartDigest" {
+		t.Errorf("the release's detailed diff is %v; want exactly [values.chartDigest]", keys)
+	}
+	if _, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up 4"})); err != nil {
+		t.Fatalf("up with the edited template: %v", err)
+	}
+
+	dep, err = kube.AppsV1().Deployments(ns).Get(ctx, releaseName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the Deployment: %v", err)
+	}
+	if links := dep.Spec.Template.Spec.EnableServiceLinks; links == nil || *links {
+		t.Errorf("after the edit, enableServiceLinks = %v; want false: the template edit did not reach the cluster", ptrString(links))
+	}
+	if got := dep.Annotations["checksum/chart"]; got != digestAfter {
+		t.Errorf("after the edit, the Deployment's checksum/chart = %q; want the new chart digest %s", got, digestAfter)
+	}
+	// Nothing else moved: the same Secret, the same config and secret checksums.
+	now := assertDeployed(ctx, t, cp, kube, logLevel, dbPassword)
+	if now != before {
+		t.Errorf("the template edit changed the app's Secret or checksum: %+v, before %+v", now, before)
+	}
+}
+
+func ptrString(b *bool) string {
+	if b == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*b)
 }
 
 // previewSteps runs a preview with diffs and returns its planned steps other than same and read.
@@ -328,7 +435,7 @@ func describe(steps []apitype.StepEventMetadata) []string {
 type deployed struct{ secret, checksum string }
 
 // assertDeployed checks what the API server stored after an up.
-func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *clientset.Clientset, logLevel, dbPassword string) deployed {
+func assertDeployed(ctx context.Context, t *testing.T, cp *kubetest.ControlPlane, kube *clientset.Clientset, logLevel, dbPassword string) deployed {
 	t.Helper()
 	const ns, name = "flask-app", releaseName
 
@@ -340,11 +447,12 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	if c.Image != itImage {
 		t.Errorf("container image = %q, want %q", c.Image, itImage)
 	}
-	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
-		t.Errorf("liveness probe = %+v, want GET /healthz", c.LivenessProbe)
+	// The probes go to the admin port, outside the request pool that slow clients can fill.
+	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.LivenessProbe.HTTPGet.Port.String() != "admin" {
+		t.Errorf("liveness probe = %+v, want GET /healthz on the admin port", c.LivenessProbe)
 	}
-	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
-		t.Errorf("readiness probe = %+v, want GET /readyz", c.ReadinessProbe)
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.ReadinessProbe.HTTPGet.Port.String() != "admin" {
+		t.Errorf("readiness probe = %+v, want GET /readyz on the admin port", c.ReadinessProbe)
 	}
 	// appMaxReplicas > appReplicas: the HPA owns the replica count.
 	hpa, err := kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, name, metav1.GetOptions{})
@@ -356,18 +464,33 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	if err != nil {
 		t.Fatalf("the Ingress: %v", err)
 	}
-	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != ingressClassName {
-		t.Errorf("ingressClassName = %v, want %s", ing.Spec.IngressClassName, ingressClassName)
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != publicALBClass {
+		t.Errorf("ingressClassName = %v, want %s", ing.Spec.IngressClassName, publicALBClass)
 	}
 	for k, v := range map[string]string{
 		"alb.ingress.kubernetes.io/target-type":      "ip",
-		"alb.ingress.kubernetes.io/scheme":           "internet-facing",
 		"alb.ingress.kubernetes.io/healthcheck-path": "/readyz",
-		"alb.ingress.kubernetes.io/group.name":       "flask-eks-it",
 	} {
 		if ing.Annotations[k] != v {
 			t.Errorf("Ingress annotation %s = %q, want %q", k, ing.Annotations[k], v)
 		}
+	}
+	// Auto Mode ignores these on the Ingress; the IngressClassParams carry them.
+	for _, k := range []string{"alb.ingress.kubernetes.io/group.name", "alb.ingress.kubernetes.io/scheme"} {
+		if v, ok := ing.Annotations[k]; ok {
+			t.Errorf("Ingress annotation %s = %q; Auto Mode ignores it, the IngressClassParams must carry it", k, v)
+		}
+	}
+	params, err := cp.Dynamic().Resource(schema.GroupVersionResource{Group: "eks.amazonaws.com", Version: "v1", Resource: "ingressclassparams"}).
+		Get(ctx, publicALBClass, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the IngressClassParams: %v", err)
+	}
+	if g, _, _ := unstructured.NestedString(params.Object, "spec", "group", "name"); g != "flask-eks-it" {
+		t.Errorf("IngressClassParams spec.group.name = %q, want flask-eks-it", g)
+	}
+	if s, _, _ := unstructured.NestedString(params.Object, "spec", "scheme"); s != "internet-facing" {
+		t.Errorf("IngressClassParams spec.scheme = %q, want internet-facing", s)
 	}
 
 	// The app's Secret is the component's own (auto-named, immutable), not one from the chart.
@@ -409,23 +532,21 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	}
 	assertHelmHistoryHasNoSecrets(ctx, t, kube, ns, itSecretKey, dbPassword)
 
-	// The ServiceMonitor selects the app's Service and scrapes its named port.
-	svc, err := kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	// Default-deny in the namespace, and the app's policy: the ALB's subnets reach the public
+	// port, nothing reaches the admin port but the nodes (kubelet probes) and Prometheus.
+	pols, err := kube.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		t.Fatalf("the Service: %v", err)
+		t.Fatalf("the NetworkPolicies: %v", err)
 	}
-	sm, err := cp.dynamicClient().Resource(schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"}).
-		Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("the ServiceMonitor: %v", err)
+	byName := map[string]bool{}
+	for _, p := range pols.Items {
+		byName[p.Name] = true
 	}
-	match, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
-	if len(match) == 0 || !labels.SelectorFromSet(match).Matches(labels.Set(svc.Labels)) {
-		t.Errorf("ServiceMonitor selector %v does not match the Service labels %v", match, svc.Labels)
+	if len(pols.Items) < 2 {
+		t.Errorf("NetworkPolicies in %s: %v; want the namespace's default-deny and the app's", ns, slices.Sorted(maps.Keys(byName)))
 	}
-	eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-	if len(eps) != 1 || eps[0].(map[string]any)["port"] != svc.Spec.Ports[0].Name || eps[0].(map[string]any)["path"] != "/metrics" {
-		t.Errorf("ServiceMonitor endpoints %v do not scrape /metrics on Service port %q", eps, svc.Spec.Ports[0].Name)
+	if !byName[name] {
+		t.Errorf("no NetworkPolicy %s from the chart among %v", name, slices.Sorted(maps.Keys(byName)))
 	}
 
 	// The eks component's cluster-level classes.
@@ -433,7 +554,7 @@ func assertDeployed(ctx context.Context, t *testing.T, cp *controlPlane, kube *c
 	if err != nil || sc.Provisioner != eks.EBSProvisioner || sc.Parameters["encrypted"] != "true" {
 		t.Errorf("StorageClass: %v %+v", err, sc)
 	}
-	ic, err := kube.NetworkingV1().IngressClasses().Get(ctx, ingressClassName, metav1.GetOptions{})
+	ic, err := kube.NetworkingV1().IngressClasses().Get(ctx, publicALBClass, metav1.GetOptions{})
 	if err != nil || ic.Spec.Controller != eks.ALBController || ic.Spec.Parameters == nil || ic.Spec.Parameters.Kind != "IngressClassParams" {
 		t.Errorf("IngressClass: %v %+v", err, ic)
 	}
@@ -486,64 +607,8 @@ func envFrom(dep *appsv1.Deployment, cm, secret string) bool {
 	return haveCM && haveSecret
 }
 
-// emulateGarbageCollector stands in for the two kube-controller-manager loops a delete
-// needs and this API server lacks. The kubernetes provider deletes with foreground
-// propagation, which parks an object behind the foregroundDeletion finalizer until the
-// garbage collector has removed its dependents; and a namespace stays Terminating until the
-// namespace controller empties and finalizes it. None of the objects here has dependents or
-// content left at that point (Helm deleted the release's objects), so the stand-in removes
-// the finalizer and finalizes the namespace, as the controllers would. It stops when the
-// returned function is called.
-func emulateGarbageCollector(ctx context.Context, t *testing.T, cp *controlPlane) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	gvrs := []schema.GroupVersionResource{
-		{Version: "v1", Resource: "namespaces"},
-		{Version: "v1", Resource: "secrets"}, // the app component's Secret
-		{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"},
-		{Group: "networking.k8s.io", Version: "v1", Resource: "ingressclasses"},
-		{Group: "eks.amazonaws.com", Version: "v1", Resource: "ingressclassparams"},
-	}
-	kube, err := clientset.NewForConfig(cp.restConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			for _, gvr := range gvrs {
-				list, err := cp.dynamicClient().Resource(gvr).List(ctx, metav1.ListOptions{})
-				if err != nil {
-					continue
-				}
-				for _, obj := range list.Items {
-					if obj.GetDeletionTimestamp() == nil {
-						continue
-					}
-					if fin := obj.GetFinalizers(); slices.Contains(fin, metav1.FinalizerDeleteDependents) {
-						obj.SetFinalizers(slices.DeleteFunc(fin, func(f string) bool { return f == metav1.FinalizerDeleteDependents }))
-						_, _ = cp.dynamicClient().Resource(gvr).Namespace(obj.GetNamespace()).Update(ctx, &obj, metav1.UpdateOptions{})
-					}
-					if gvr.Resource == "namespaces" {
-						ns, err := kube.CoreV1().Namespaces().Get(ctx, obj.GetName(), metav1.GetOptions{})
-						if err == nil && len(ns.Spec.Finalizers) > 0 {
-							ns.Spec.Finalizers = nil
-							_, _ = kube.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
-						}
-					}
-				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
 // assertGone checks that destroy removed the app, its namespace and the classes.
-func assertGone(ctx context.Context, t *testing.T, cp *controlPlane, kube *clientset.Clientset) {
+func assertGone(ctx context.Context, t *testing.T, cp *kubetest.ControlPlane, kube *clientset.Clientset) {
 	t.Helper()
 	const ns = "flask-app"
 	if _, err := kube.AppsV1().Deployments(ns).Get(ctx, releaseName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -555,14 +620,14 @@ func assertGone(ctx context.Context, t *testing.T, cp *controlPlane, kube *clien
 	if _, err := kube.StorageV1().StorageClasses().Get(ctx, storageClassName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("StorageClass after destroy: %v", err)
 	}
-	if _, err := kube.NetworkingV1().IngressClasses().Get(ctx, ingressClassName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := kube.NetworkingV1().IngressClasses().Get(ctx, publicALBClass, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("IngressClass after destroy: %v", err)
 	}
 	if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace %s after destroy: %v", ns, err)
 	}
 	for _, gvr := range []schema.GroupVersionResource{{Group: "eks.amazonaws.com", Version: "v1", Resource: "ingressclassparams"}} {
-		if _, err := cp.dynamicClient().Resource(gvr).Get(ctx, ingressClassName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		if _, err := cp.Dynamic().Resource(gvr).Get(ctx, publicALBClass, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("%s after destroy: %v", gvr.Resource, err)
 		}
 	}
@@ -572,19 +637,24 @@ func assertGone(ctx context.Context, t *testing.T, cp *controlPlane, kube *clien
 // for dev and for prod and has the API server validate every manifest strictly (server-side
 // apply, dry run). A deliberately broken manifest must be rejected.
 func TestIntegrationChartServerSideStrict(t *testing.T) {
-	cp := startControlPlane(t)
+	cp := kubetest.Start(t)
 	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
-	cp.applyFiles(t, crds...)
+	cp.ApplyFiles(t, crds...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	kube, err := clientset.NewForConfig(cp.restConfig())
+	kube, err := clientset.NewForConfig(cp.RestConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 
+	server, err := kube.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kube-apiserver %s", server.GitVersion)
 	for _, stackName := range []string{"dev", "prod"} {
 		t.Run(stackName, func(t *testing.T) {
-			manifests := renderStack(t, stackName)
+			manifests := renderStack(t, stackName, server.GitVersion)
 			if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stackName}}, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -595,13 +665,13 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 					t.Fatalf("%s: %v", m.Template, err)
 				}
 				obj.SetNamespace(stackName)
-				if err := dryRunApply(ctx, cp, obj); err != nil {
+				if err := cp.DryRunApply(ctx, obj); err != nil {
 					t.Errorf("%s %s (%s) rejected: %v", obj.GetKind(), obj.GetName(), m.Template, err)
 				}
 				kinds[obj.GetKind()] = true
 			}
 			// No Secret: the app component creates it and passes secrets.existingSecret.
-			for _, k := range []string{"Deployment", "Service", "Ingress", "ConfigMap", "ServiceAccount", "ServiceMonitor"} {
+			for _, k := range []string{"Deployment", "Service", "Ingress", "ConfigMap", "ServiceAccount", "NetworkPolicy"} {
 				if !kinds[k] {
 					t.Errorf("the %s render has no %s", stackName, k)
 				}
@@ -625,7 +695,7 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 				if err := unstructured.SetNestedSlice(obj.Object, containers, "spec", "template", "spec", "containers"); err != nil {
 					t.Fatal(err)
 				}
-				err := dryRunApply(ctx, cp, obj)
+				err := cp.DryRunApply(ctx, obj)
 				if err == nil || !strings.Contains(err.Error(), "cpuLimit") {
 					t.Errorf("a Deployment with the unknown field containers[0].cpuLimit: got %v, want a rejection naming it", err)
 				}
@@ -636,46 +706,24 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 
 // renderStack renders the chart with the values the app component passes for a stack file,
 // with the deploy-time values (image digest, Secret name, IngressClass) filled in as it does.
-func renderStack(t *testing.T, stackName string) []chart.Manifest {
+func renderStack(t *testing.T, stackName, kubeVersion string) []chartrender.Manifest {
 	t.Helper()
 	raw := stackConfig(t, stackName)
 	cfg, err := readConfig("flask-eks", stackName, mapConfig{values: raw}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := app.ChartValues(chartSettings(cfg, kubeTarget{IngressClassName: pulumi.String(ingressClassName), ServiceMonitor: true}))
+	values := app.ChartValues(chartSettings(cfg, kubeTarget{IngressClass: publicALBClass, ALBSourceCIDRs: []string{"10.0.0.0/24"}, NodeCIDRs: []string{"10.0.0.0/16"}}))
 	image := values["image"].(map[string]any)
 	image["repository"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-eks-" + stackName + "/flask-app"
 	image["digest"] = "sha256:" + strings.Repeat("0123456789abcdef", 4)
 	values["secrets"].(map[string]any)["existingSecret"] = "app-secrets-1a2b3c4d"
-	values["ingress"].(map[string]any)["className"] = ingressClassName
-	manifests, err := chart.Render(values, releaseName, stackName)
+	values["ingress"].(map[string]any)["className"] = publicALBClass
+	manifests, err := chartrender.Render(chartPath, values, releaseName, stackName, kubeVersion)
 	if err != nil {
 		t.Fatalf("rendering the chart for %s: %v", stackName, err)
 	}
 	return manifests
-}
-
-// dryRunApply server-side applies obj as a dry run with strict field validation.
-func dryRunApply(ctx context.Context, cp *controlPlane, obj *unstructured.Unstructured) error {
-	data, err := json.Marshal(obj.Object)
-	if err != nil {
-		return err
-	}
-	gvk := obj.GroupVersionKind()
-	mapping, err := cp.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return fmt.Errorf("mapping %s: %w", gvk, err)
-	}
-	ri := cp.dynamicClient().Resource(mapping.Resource)
-	force := true
-	opts := metav1.PatchOptions{FieldManager: "flask-eks-it", Force: &force, FieldValidation: metav1.FieldValidationStrict, DryRun: []string{metav1.DryRunAll}}
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		_, err = ri.Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
-	} else {
-		_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
-	}
-	return err
 }
 
 // testWriter sends Pulumi's progress output to the test log, line by line.
@@ -691,4 +739,171 @@ func (w testWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestIntegrationStackFilesPassCLIValidation runs the real Pulumi CLI on every committed stack
+// file: `pulumi stack init` and `pulumi preview` in a scratch project directory holding copies
+// of Pulumi.yaml and Pulumi.<stack>.yaml, against a file backend. The CLI validates the stack
+// config against the project's config schema (types, secrets, keys without a default) before
+// it loads the language host; the Go language host is not installed here, so a preview that
+// passes validation stops at "no language plugin 'pulumi-language-go'". The mock tests cannot
+// see this step: they never run the CLI.
+//
+// Two negative controls prove the check can fail: the project file as it was before the fix
+// (secretKey and dbPassword declared `secret: true` without a default: every stack without
+// both secrets set is refused), and a stack file with a value of the wrong type.
+func TestIntegrationStackFilesPassCLIValidation(t *testing.T) {
+	tp := kubetest.ToolPaths(t, kubetest.ToolPulumi, kubetest.ToolPulumiKubernetes)
+	project, err := os.ReadFile("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stackName := range stacks {
+		t.Run(stackName, func(t *testing.T) {
+			out, err := cliPreview(t, tp, project, stackName, cliStackFile(t, stackName, nil))
+			if strings.Contains(out, "validating stack config") {
+				t.Fatalf("the CLI refuses Pulumi.%s.yaml:\n%s", stackName, out)
+			}
+			if err != nil && !strings.Contains(out, "no language plugin 'pulumi-language-go'") {
+				t.Fatalf("preview failed before the language host (%v); want it to stop only at the missing Go language plugin:\n%s", err, out)
+			}
+		})
+	}
+
+	t.Run("control/project-before-fix", func(t *testing.T) {
+		old := projectBeforeFix(t, project)
+		ran := 0
+		for _, stackName := range stacks {
+			raw := stackConfig(t, stackName)
+			if _, ok := raw["flask-eks:secretKey"]; ok {
+				if _, ok := raw["flask-eks:dbPassword"]; ok {
+					continue // the old project file accepts a stack with both secrets set
+				}
+			}
+			ran++
+			out, err := cliPreview(t, tp, old, stackName, cliStackFile(t, stackName, nil))
+			if err == nil || !strings.Contains(out, "validating stack config") || !strings.Contains(out, "missing configuration values") {
+				t.Errorf("stack %s with the project file from before the fix: %v; want it refused with "+
+					"\"validating stack config\" and \"missing configuration values\":\n%s", stackName, err, out)
+			}
+		}
+		if ran == 0 {
+			t.Fatal("every stack sets both secrets; the control tests nothing")
+		}
+	})
+
+	t.Run("control/wrong-type", func(t *testing.T) {
+		file := cliStackFile(t, "dev", map[string]any{"flask-eks:azCount": "three"})
+		out, err := cliPreview(t, tp, project, "dev", file)
+		if err == nil || !strings.Contains(out, "validating stack config") ||
+			!strings.Contains(out, "'flask-eks:azCount' must be of type 'integer'") {
+			t.Errorf("a stack file with azCount \"three\": %v; want it refused with \"validating stack config\" "+
+				"and \"'flask-eks:azCount' must be of type 'integer'\":\n%s", err, out)
+		}
+	})
+}
+
+// cliStackFile returns the content of Pulumi.<stack>.yaml for a scratch project: without its
+// secretsprovider and encryptedkey lines (the scratch stack uses a passphrase; this checks
+// config, not the secrets provider) and, when set is not nil, with those config keys set.
+func cliStackFile(t *testing.T, stackName string, set map[string]any) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("Pulumi." + stackName + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(string(raw), "\n") {
+		if strings.HasPrefix(line, "secretsprovider:") || strings.HasPrefix(line, "encryptedkey:") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	out := []byte(strings.Join(kept, ""))
+	if set == nil {
+		return out
+	}
+	var file map[string]any
+	if err := yaml.Unmarshal(out, &file); err != nil {
+		t.Fatalf("Pulumi.%s.yaml: %v", stackName, err)
+	}
+	cfg, _ := file["config"].(map[string]any)
+	if cfg == nil {
+		cfg = map[string]any{}
+		file["config"] = cfg
+	}
+	maps.Copy(cfg, set)
+	if out, err = yaml.Marshal(file); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// projectBeforeFix returns Pulumi.yaml as it was before secretKey and dbPassword got their
+// empty defaults: both declared `secret: true`, without a default. It fails the test unless
+// the current file declares both with an empty default, which is what the control contrasts.
+func projectBeforeFix(t *testing.T, project []byte) []byte {
+	t.Helper()
+	var file map[string]any
+	if err := yaml.Unmarshal(project, &file); err != nil {
+		t.Fatalf("Pulumi.yaml: %v", err)
+	}
+	cfg, _ := file["config"].(map[string]any)
+	for _, key := range []string{"flask-eks:secretKey", "flask-eks:dbPassword"} {
+		decl, _ := cfg[key].(map[string]any)
+		if def, ok := decl["default"]; !ok || def != "" || decl["secret"] == true {
+			t.Fatalf("Pulumi.yaml declares %s as %v; the control expects a non-secret key with default \"\"", key, decl)
+		}
+		delete(decl, "default")
+		decl["secret"] = true
+	}
+	out, err := yaml.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// cliPreview runs `pulumi stack init` and `pulumi preview` with the built CLI in a scratch
+// project directory holding the given Pulumi.yaml and Pulumi.<stack>.yaml, with a file backend
+// there, and returns preview's combined output and error. stack init must succeed.
+func cliPreview(t *testing.T, tp kubetest.Tools, project []byte, stackName string, stackFile []byte) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi."+stackName+".yaml"), stackFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing of the caller's Pulumi setup (access token, backend, home) may leak in.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PULUMI_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"PULUMI_HOME="+tp.PulumiHome,
+		"PULUMI_BACKEND_URL=file://"+dir,
+		"PULUMI_CONFIG_PASSPHRASE=integration-test-passphrase",
+		"PULUMI_SKIP_UPDATE_CHECK=true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+		"PULUMI_IGNORE_AMBIENT_PLUGINS=true",
+	)
+	run := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tp.PulumiCLI(), args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("stack", "init", stackName, "--secrets-provider", "passphrase", "--non-interactive"); err != nil {
+		t.Fatalf("pulumi stack init %s: %v\n%s", stackName, err, out)
+	}
+	start := time.Now()
+	out, err := run("preview", "--stack", stackName, "--non-interactive")
+	t.Logf("pulumi preview --stack %s (%s, %v):\n%s", stackName, time.Since(start).Round(time.Millisecond), err, strings.TrimSpace(out))
+	return out, err
 }

@@ -203,9 +203,8 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("oidcIssuer", cluster.OidcIssuer)
 	ctx.Export("albAccessLogsBucket", cluster.AccessLogsBucket)
 	ctx.Export("repositoryUrl", image.RepositoryURL)
-	ctx.Export("imageRef", image.Ref)
 	ctx.Export("imageDigest", image.Digest)
-	w.export(ctx, cfg)
+	w.export(ctx, cfg, image.Ref)
 	return nil
 }
 
@@ -272,7 +271,7 @@ func deployToExistingCluster(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	w.export(ctx, cfg)
+	w.export(ctx, cfg, pulumi.String(cfg.App.Image))
 	return nil
 }
 
@@ -449,8 +448,9 @@ func appSecrets(ctx *pulumi.Context, cfg *Config) (secretKey, dbPassword pulumi.
 }
 
 // export writes the Kubernetes half's stack outputs. Without a domain the stack serves HTTP on
-// the ALB's generated name: the mode output says so.
-func (w *workloads) export(ctx *pulumi.Context, cfg *Config) {
+// the ALB's generated name: the mode output says so. imageRef is the image the app runs.
+func (w *workloads) export(ctx *pulumi.Context, cfg *Config, imageRef pulumi.StringInput) {
+	ctx.Export("imageRef", imageRef)
 	ctx.Export("appUrl", w.App.AppURL)
 	ctx.Export("configUrl", w.App.ConfigURL)
 	ctx.Export("albHostname", w.App.Hostname)

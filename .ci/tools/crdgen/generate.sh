@@ -18,7 +18,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 go -C "$here" tool controller-gen crd:crdVersions=v1 "paths=$api/v1" "output:crd:dir=$tmp"
-for crd in servicemonitors prometheusrules; do
+for crd in servicemonitors podmonitors prometheusrules; do
 	sed "/^    controller-gen.kubebuilder.io\/version:/a\\    operator.prometheus.io/version: ${version#v}" \
 		"$tmp/monitoring.coreos.com_$crd.yaml" >"$out/monitoring.coreos.com_$crd.yaml"
 	grep -q "operator.prometheus.io/version: ${version#v}" "$out/monitoring.coreos.com_$crd.yaml"
