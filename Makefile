@@ -11,7 +11,7 @@ PYTHON ?= /usr/bin/python3
 # Tools built from pinned Go modules live outside the repo (see .ci/build-tools).
 TOOLS_ENV = eval "$$(.ci/build-tools --print-env $(1))"
 
-.PHONY: test setup test-python test-go test-integration lint graph preview up destroy snapshots
+.PHONY: test setup test-python test-go test-integration lint chart-readme graph preview up destroy snapshots
 
 ## Tests -------------------------------------------------------------------------------------
 
@@ -44,9 +44,16 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
-	$(call TOOLS_ENV,staticcheck actionlint) && \
+	$(call TOOLS_ENV,staticcheck actionlint helm-docs) && \
 	  "$$STATICCHECK" ./... && "$$STATICCHECK" -tags integration ./... && \
-	  "$$ACTIONLINT" .github/workflows/*.yml
+	  "$$ACTIONLINT" .github/workflows/*.yml && \
+	  "$$HELM_DOCS" $(HELM_DOCS_FLAGS) --dry-run 2>/dev/null | diff -u app/chart/README.md - || \
+	  { echo "app/chart/README.md is out of date: run make chart-readme"; exit 1; }
+
+# The chart's README, generated from the `# --` comments in app/chart/values.yaml.
+HELM_DOCS_FLAGS = --chart-search-root app/chart --sort-values-order file --skip-version-footer --log-level error
+chart-readme:
+	$(call TOOLS_ENV,helm-docs) && "$$HELM_DOCS" $(HELM_DOCS_FLAGS)
 
 ## Review ------------------------------------------------------------------------------------
 

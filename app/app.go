@@ -78,9 +78,27 @@ type Secrets struct {
 	SecretKey  pulumi.StringInput
 	DBPassword pulumi.StringInput
 	// ExistingSecret names a Secret made elsewhere, with keys SECRET_KEY and DB_PASSWORD;
-	// ExistingSecretDependsOn is what makes it (the ExternalSecret).
+	// ExistingSecretDependsOn is what makes it.
 	ExistingSecret          pulumi.StringInput
 	ExistingSecretDependsOn []pulumi.Resource
+	// Source, when set, makes the Secret in the app's namespace once that exists (External
+	// Secrets syncing it from AWS Secrets Manager); the pods then roll whenever its data changes.
+	Source SecretSource
+}
+
+// SecretSource makes the app's Secret, with keys SECRET_KEY and DB_PASSWORD, in the app's
+// namespace: the App calls SyncInto once it has created the namespace, with options that make
+// the App the parent of what it declares. The release waits for the returned resources.
+// addons/externalsecrets implements it; the app package knows nothing of the operator.
+type SecretSource interface {
+	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (SyncedSecret, error)
+}
+
+// SyncedSecret is the Secret a SecretSource makes: its name, and the resources the release must
+// wait for (the ExternalSecret, which the operator turns into the Secret).
+type SyncedSecret struct {
+	Name      pulumi.StringInput
+	DependsOn []pulumi.Resource
 }
 
 // PodIdentityArgs configures EKS Pod Identity for the app's ServiceAccount.
@@ -141,6 +159,17 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 
 	secretName := args.Secrets.ExistingSecret
 	releaseDeps = append(releaseDeps, args.Secrets.ExistingSecretDependsOn...)
+	if src := args.Secrets.Source; src != nil {
+		synced, err := src.SyncInto(ctx, name, ns, pulumi.Parent(a), pulumi.Provider(args.Provider))
+		if err != nil {
+			return nil, fmt.Errorf("app %q: syncing its Secret: %w", name, err)
+		}
+		if synced.Name == nil {
+			return nil, fmt.Errorf("app %q: the secret source returned no Secret name", name)
+		}
+		secretName = synced.Name
+		releaseDeps = append(releaseDeps, synced.DependsOn...)
+	}
 	if secretName == nil {
 		secret, err := appSecret(ctx, name, ns, args, k8s)
 		if err != nil {
@@ -192,6 +221,24 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	return a, nil
 }
 
+// sources counts where the app's secrets are said to come from.
+func (s Secrets) sources() int {
+	n := 0
+	if s.ExistingSecret != nil {
+		n++
+	}
+	if s.Source != nil {
+		n++
+	}
+	if s.SecretKey != nil || s.DBPassword != nil {
+		n++
+		if s.SecretKey == nil || s.DBPassword == nil {
+			n++ // only one of the pair
+		}
+	}
+	return n
+}
+
 func (a *AppArgs) validate() error {
 	switch {
 	case a == nil:
@@ -202,8 +249,8 @@ func (a *AppArgs) validate() error {
 		return fmt.Errorf("namespace, chart path and release name are required")
 	case a.Image.Repository == nil:
 		return fmt.Errorf("an image repository is required")
-	case (a.Secrets.ExistingSecret == nil) == (a.Secrets.SecretKey == nil || a.Secrets.DBPassword == nil):
-		return fmt.Errorf("exactly one of ExistingSecret and both SecretKey and DBPassword is required")
+	case a.Secrets.sources() != 1:
+		return fmt.Errorf("exactly one of ExistingSecret, Source, and both SecretKey and DBPassword is required")
 	case a.Settings.Ingress.Enabled && a.IngressClassName == nil:
 		return fmt.Errorf("an IngressClassName is required when the Ingress is enabled")
 	case a.Settings.Ingress.HTTPS && a.Settings.Ingress.Host == "":
@@ -300,6 +347,10 @@ func releaseValues(args *AppArgs, secretName pulumi.StringInput, chartDigest str
 	}
 	image["tag"] = pulumi.String(args.Image.Tag)
 	values["secrets"].(pulumi.Map)["existingSecret"] = secretName
+	if args.Secrets.Source != nil {
+		// The synced Secret changes in place when its source does: Reloader rolls the pods.
+		values["secrets"].(pulumi.Map)["reloadOnChange"] = pulumi.Bool(true)
+	}
 	if args.Settings.Ingress.Enabled {
 		values["ingress"].(pulumi.Map)["className"] = args.IngressClassName
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -180,6 +182,49 @@ func TestExistingSecret(t *testing.T) {
 	}
 }
 
+// fakeSource stands in for External Secrets: it declares one object in the namespace it is
+// given, so the test sees what the App hands it.
+type fakeSource struct{ gotNamespace *corev1.Namespace }
+
+func (f *fakeSource) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (SyncedSecret, error) {
+	f.gotNamespace = ns
+	cm, err := corev1.NewConfigMap(ctx, name+"-external-secret-stand-in", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name()},
+	}, opts...)
+	if err != nil {
+		return SyncedSecret{}, err
+	}
+	return SyncedSecret{Name: pulumi.String("flask-app-secrets"), DependsOn: []pulumi.Resource{cm}}, nil
+}
+
+// TestSecretSource: a SecretSource gets the App's namespace, declares its objects as the App's
+// children, and the release takes its Secret, waits for it, and asks Reloader to roll the pods
+// when its content changes; the App makes no Secret of its own.
+func TestSecretSource(t *testing.T) {
+	src := &fakeSource{}
+	r := mustRunApp(t, func(_ *pulumi.Context, a *AppArgs) { a.Secrets = Secrets{Source: src} })
+	if src.gotNamespace == nil {
+		t.Fatal("SyncInto was not called with the namespace")
+	}
+	if n := len(r.m.ByType("kubernetes:core/v1:Secret")); n != 0 {
+		t.Errorf("%d Secrets created although the source makes it", n)
+	}
+	standIn := r.m.Only(t, "kubernetes:core/v1:ConfigMap")
+	app := r.m.URN("", "flask-eks:app:App", "app")
+	ns := r.m.Only(t, "kubernetes:core/v1:Namespace")
+	if standIn.Parent != app || !slices.Contains(standIn.Dependencies, ns.URN) {
+		t.Errorf("the source's object: parent %s, dependencies %v; want the App's child, after its namespace", standIn.Parent, standIn.Dependencies)
+	}
+	v := r.values(t)
+	if got := v["secrets"].ObjectValue(); got["existingSecret"].StringValue() != "flask-app-secrets" || !got["reloadOnChange"].BoolValue() {
+		t.Errorf("secrets values = %v, want the synced Secret, reloaded on change", got)
+	}
+	rel := r.m.Only(t, "kubernetes:helm.sh/v3:Release")
+	if !slices.Contains(rel.Dependencies, standIn.URN) {
+		t.Errorf("the release does not wait for the synced Secret's maker: %v", rel.Dependencies)
+	}
+}
+
 func TestReleaseDependencies(t *testing.T) {
 	r := mustRunApp(t, nil)
 	g := r.m.Graph()
@@ -304,6 +349,8 @@ func TestArgsValidation(t *testing.T) {
 		"no image":                  func(_ *pulumi.Context, a *AppArgs) { a.Image = ImageRef{} },
 		"no secrets":                func(_ *pulumi.Context, a *AppArgs) { a.Secrets = Secrets{} },
 		"both secret sources":       func(_ *pulumi.Context, a *AppArgs) { a.Secrets.ExistingSecret = pulumi.String("x") },
+		"values and a source":       func(_ *pulumi.Context, a *AppArgs) { a.Secrets.Source = &fakeSource{} },
+		"only one secret value":     func(_ *pulumi.Context, a *AppArgs) { a.Secrets.DBPassword = nil },
 		"ingress without class":     func(_ *pulumi.Context, a *AppArgs) { a.IngressClassName = nil },
 		"HTTPS without a host":      func(_ *pulumi.Context, a *AppArgs) { a.Settings.Ingress.HTTPS = true },
 		"pod identity, no policies": func(_ *pulumi.Context, a *AppArgs) { a.PodIdentity = &PodIdentityArgs{ClusterName: pulumi.String("c")} },
