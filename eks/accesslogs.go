@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/s3policy"
 )
 
 // AccessLogsPrefix is where every ALB of a cluster writes its access logs in the bucket.
@@ -111,14 +113,7 @@ func accessLogsPolicy(bucketArn, region, account string) (string, error) {
 				"Action":    "s3:PutObject",
 				"Resource":  fmt.Sprintf("%s/%s/AWSLogs/%s/*", bucketArn, AccessLogsPrefix, account),
 			},
-			map[string]any{
-				"Sid":       "TLSOnly",
-				"Effect":    "Deny",
-				"Principal": "*",
-				"Action":    "s3:*",
-				"Resource":  []string{bucketArn, bucketArn + "/*"},
-				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
-			},
+			s3policy.TLSOnly(bucketArn),
 		},
 	}
 	b, err := json.Marshal(doc)

@@ -19,7 +19,7 @@ import (
 func newAppObjects(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *MonitoringArgs, release *helmv3.Release,
 	k8s func(...pulumi.ResourceOption) []pulumi.ResourceOption,
 ) error {
-	assets, err := renderAssets(assetParams{AppNamespace: args.App.NamespaceName, AppName: args.App.Name})
+	assets, err := renderAssets(appAssetParams(args))
 	if err != nil {
 		return fmt.Errorf("rendering dashboard and rules: %w", err)
 	}
@@ -67,6 +67,15 @@ func newAppObjects(ctx *pulumi.Context, name string, ns *corev1.Namespace, args 
 		return fmt.Errorf("creating PrometheusRule: %w", err)
 	}
 	return nil
+}
+
+// appAssetParams fills the dashboard and rule templates for args.App.
+func appAssetParams(args *MonitoringArgs) assetParams {
+	label := args.App.PodLabels[appNameLabel]
+	if label == "" {
+		label = args.App.Name
+	}
+	return assetParams{AppNamespace: args.App.NamespaceName, AppName: args.App.Name, AppLabel: label, Logs: args.Logs.Enabled}
 }
 
 // podMonitorSpec scrapes /metrics on the admin port of the app's pods, in their namespace only.

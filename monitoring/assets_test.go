@@ -17,7 +17,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var testParams = assetParams{AppNamespace: "flask-app", AppName: "flask-app"}
+// testParams render the dashboard with its Loki panels; TestDashboardStructure also checks it
+// without them.
+var testParams = assetParams{AppNamespace: "flask-app", AppName: "flask-app", AppLabel: "flask-app", Logs: true}
 
 // goldenPath is the app's list of sample names a scrape of /metrics exposes,
 // maintained next to the app (app-src/app/metrics.py).
@@ -64,7 +66,9 @@ type panel struct {
 		UID  string `json:"uid"`
 	} `json:"datasource"`
 	FieldConfig json.RawMessage `json:"fieldConfig"`
-	Targets     []struct {
+	// Options are the panel type's own options (the logs panel's), free-form in Grafana.
+	Options json.RawMessage `json:"options"`
+	Targets []struct {
 		RefID        string `json:"refId"`
 		Expr         string `json:"expr"`
 		LegendFormat string `json:"legendFormat"`
@@ -96,7 +100,7 @@ func TestDashboardStructure(t *testing.T) {
 	if d.UID != "app-flask-app" || !strings.Contains(d.Title, "flask-app") {
 		t.Errorf("title/uid = %q/%q", d.Title, d.UID)
 	}
-	wantTitles := []string{"Requests per second", "5xx error ratio", "p95 latency", "Ready pods"}
+	wantTitles := []string{"Requests per second", "5xx error ratio", "p95 latency", "Ready pods", "Error log lines per second", "App logs"}
 	var titles []string
 	ids := map[int]bool{}
 	for _, p := range d.Panels {
@@ -105,8 +109,10 @@ func TestDashboardStructure(t *testing.T) {
 			t.Errorf("duplicate panel id %d", p.ID)
 		}
 		ids[p.ID] = true
-		// kube-prometheus-stack provisions its Prometheus datasource with uid "prometheus".
-		if p.Datasource.Type != "prometheus" || p.Datasource.UID != "prometheus" {
+		// kube-prometheus-stack provisions its Prometheus datasource with uid "prometheus";
+		// the component provisions Loki's with LokiDataSourceUID.
+		ds := p.Datasource.Type + "/" + p.Datasource.UID
+		if ds != "prometheus/prometheus" && ds != "loki/"+LokiDataSourceUID {
 			t.Errorf("panel %q datasource = %+v", p.Title, p.Datasource)
 		}
 		if len(p.Targets) == 0 {
@@ -123,6 +129,19 @@ func TestDashboardStructure(t *testing.T) {
 	}
 	if !slices.Equal(titles, wantTitles) {
 		t.Errorf("panel titles = %q, want %q", titles, wantTitles)
+	}
+	if logs := d.Panels[5]; logs.Type != "logs" || d.Panels[4].Type != "timeseries" {
+		t.Errorf("Loki panels are %s and %s, want a timeseries of the error-log rate and a logs panel", d.Panels[4].Type, logs.Type)
+	}
+	// Without Loki, its panels are dropped: their data source would not exist.
+	noLogs := testParams
+	noLogs.Logs = false
+	a, err := renderAssets(noLogs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeDashboard(t, []byte(a.dashboardJSON)).Panels; len(got) != 4 || got[3].Title != "Ready pods" {
+		t.Errorf("without logs: %d panels, want the four Prometheus ones", len(got))
 	}
 	p95 := d.Panels[2].Targets[0].Expr
 	if !strings.HasPrefix(p95, "histogram_quantile(0.95,") || !strings.Contains(p95, "app_http_request_duration_seconds_bucket") ||
@@ -238,13 +257,16 @@ func exported(golden map[string]bool, name string) bool {
 	return false
 }
 
-// allExprs returns every PromQL expression of the dashboard and the rules,
+// allExprs returns every PromQL expression of the dashboard (its Prometheus panels) and the rules,
 // keyed by where it comes from.
 func allExprs(t *testing.T) map[string]string {
 	t.Helper()
 	a := renderTest(t)
 	out := map[string]string{}
 	for _, p := range decodeDashboard(t, []byte(a.dashboardJSON)).Panels {
+		if p.Datasource.Type != "prometheus" {
+			continue // LogQL: logql_test.go
+		}
 		for _, tg := range p.Targets {
 			out[fmt.Sprintf("panel %q target %s", p.Title, tg.RefID)] = tg.Expr
 		}

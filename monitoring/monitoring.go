@@ -9,6 +9,7 @@ package monitoring
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -33,6 +34,9 @@ const (
 	AlertReceiverSecretName = "alert-receiver"
 	alertReceiverURLKey     = "url"
 )
+
+// appNameLabel is the recommended Kubernetes label Alloy copies into the Loki label "app".
+const appNameLabel = "app.kubernetes.io/name"
 
 // Grafana exposures.
 const (
@@ -67,8 +71,11 @@ type MonitoringArgs struct {
 	NodeCIDRs []string
 	// App is what the stack watches.
 	App AppTarget
-	// ExtraDataSources are Grafana data sources besides Prometheus (Loki).
+	// ExtraDataSources are Grafana data sources besides Prometheus; with Logs on, the
+	// component adds Loki's itself.
 	ExtraDataSources []DataSource
+	// Logs turns on Loki, Alloy and the log panels and alert (logs.go).
+	Logs LogsSettings
 	// PrometheusClients are namespaces whose pods may query Prometheus (KEDA).
 	PrometheusClients []string
 }
@@ -131,6 +138,8 @@ type Monitoring struct {
 	Release *helmv3.Release
 	// Namespace is the monitoring namespace.
 	Namespace *corev1.Namespace
+	// Logs is the logs half (Loki, Alloy, the log bucket); nil when Logs is off.
+	Logs *Logs
 
 	// GrafanaURL is https://<host>/ when a host is configured (known at preview), else the
 	// address of Grafana's ALB read back from its Ingress ("" until it has one, or without an
@@ -138,11 +147,14 @@ type Monitoring struct {
 	GrafanaURL           pulumi.StringOutput `pulumi:"grafanaUrl"`
 	GrafanaAdminUser     pulumi.StringOutput `pulumi:"grafanaAdminUser"`
 	GrafanaAdminPassword pulumi.StringOutput `pulumi:"grafanaAdminPassword"` // secret
+	// LogsBucket is Loki's S3 bucket ("" without logs).
+	LogsBucket pulumi.StringOutput `pulumi:"logsBucket"`
 }
 
 // NewMonitoring creates the monitoring namespace with its network policies, Grafana's admin
-// credentials, the alert receiver's Secret, the kube-prometheus-stack release, the app's
-// PodMonitor, dashboard and alerting rules, and reads Grafana's URL.
+// credentials, the alert receiver's Secret, with Logs on the logs half (Loki, Alloy and Loki's
+// bucket, before the release, which gets Loki as a data source), the kube-prometheus-stack
+// release, the app's PodMonitor, dashboard and alerting rules, and reads Grafana's URL.
 func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts ...pulumi.ResourceOption) (*Monitoring, error) {
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("monitoring %q: %w", name, err)
@@ -186,6 +198,21 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 			return nil, fmt.Errorf("monitoring %q: %w", name, err)
 		}
 		deps = append(deps, receiver)
+	}
+	m.LogsBucket = pulumi.String("").ToStringOutput()
+	if args.Logs.Enabled {
+		m.Logs, err = NewLogs(ctx, name+"-logs", &LogsArgs{
+			Settings: args.Logs, Provider: args.Provider, Namespace: ns, NamespaceName: args.Namespace,
+			StorageClassName: args.StorageClassName, DependsOn: args.ReleaseDependsOn, Rules: appAssetParams(args),
+		}, pulumi.Parent(m))
+		if err != nil {
+			return nil, fmt.Errorf("monitoring %q: %w", name, err)
+		}
+		m.LogsBucket = m.Logs.BucketName
+		// A copy: the caller's args stay as given. Grafana's Loki data source waits for Loki.
+		withLoki := *args
+		withLoki.ExtraDataSources = append(slices.Clone(args.ExtraDataSources), m.Logs.dataSource(args.Namespace))
+		args = &withLoki
 	}
 	for _, ds := range args.ExtraDataSources {
 		deps = append(deps, ds.DependsOn...)
@@ -234,6 +261,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		"grafanaUrl":           m.GrafanaURL,
 		"grafanaAdminUser":     m.GrafanaAdminUser,
 		"grafanaAdminPassword": m.GrafanaAdminPassword,
+		"logsBucket":           m.LogsBucket,
 	}); err != nil {
 		return nil, fmt.Errorf("monitoring %q: registering outputs: %w", name, err)
 	}
@@ -258,7 +286,7 @@ func (a *MonitoringArgs) validate() error {
 	case a.Grafana.Exposure == GrafanaPublic && !a.Grafana.HTTPS:
 		return fmt.Errorf("a public Grafana must be HTTPS only")
 	}
-	return nil
+	return a.Logs.validate()
 }
 
 // newGrafanaAdmin creates Grafana's admin password and the Secret the chart reads it from. It

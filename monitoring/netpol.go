@@ -8,6 +8,7 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/example/flask-eks/internal/addon"
 	"github.com/example/flask-eks/internal/kube"
 )
 
@@ -20,6 +21,11 @@ const (
 	apiServerPort     = 443   // the EKS API server's network interfaces in the VPC
 	appAdminPortName  = "admin"
 	externalHTTPSPort = 443
+	// The EKS Pod Identity agent, on every node's link-local address
+	// (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
+	// considerations": port 80 on 169.254.170.23, the node's link-local address).
+	podIdentityAgentCIDR = "169.254.170.23/32"
+	podIdentityAgentPort = 80
 )
 
 // newNetworkPolicies closes the monitoring namespace and opens what each part needs:
@@ -39,10 +45,10 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	sameNamespace := networkingv1.NetworkPolicyPeerArray{
 		&networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}},
 	}
-	vpc := cidrPeers(args.NodeCIDRs, nil)
+	vpc := addon.Peers(args.NodeCIDRs, nil)
 	ingress := networkingv1.NetworkPolicyIngressRuleArray{
 		&networkingv1.NetworkPolicyIngressRuleArgs{From: sameNamespace},
-		&networkingv1.NetworkPolicyIngressRuleArgs{From: vpc, Ports: tcp(kubeletPort)},
+		&networkingv1.NetworkPolicyIngressRuleArgs{From: vpc, Ports: addon.TCP(kubeletPort)},
 	}
 	egress := networkingv1.NetworkPolicyEgressRuleArray{
 		&networkingv1.NetworkPolicyEgressRuleArgs{To: sameNamespace},
@@ -51,7 +57,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
 			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
 		}},
-		&networkingv1.NetworkPolicyEgressRuleArgs{To: vpc, Ports: tcp(apiServerPort, kubeletPort, nodeExporterPort)},
+		&networkingv1.NetworkPolicyEgressRuleArgs{To: vpc, Ports: addon.TCP(apiServerPort, kubeletPort, nodeExporterPort)},
 		&networkingv1.NetworkPolicyEgressRuleArgs{
 			To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 				NamespaceSelector: namespaceSelector(args.App.NamespaceName),
@@ -60,7 +66,16 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{Port: pulumi.String(appAdminPortName), Protocol: pulumi.String("TCP")}},
 		},
 	}
-	if err := policy(ctx, name+"-stack", ns, "stack", &metav1.LabelSelectorArgs{}, ingress, egress, opts); err != nil {
+	// Every pod; with logs on, every pod but Loki's and Alloy's, which have tighter policies of
+	// their own (newLogsNetworkPolicies).
+	stack := &metav1.LabelSelectorArgs{}
+	if args.Logs.Enabled {
+		stack.MatchExpressions = metav1.LabelSelectorRequirementArray{&metav1.LabelSelectorRequirementArgs{
+			Key: pulumi.String(appNameLabel), Operator: pulumi.String("NotIn"),
+			Values: pulumi.ToStringArray([]string{LokiChart.Name, AlloyChart.Name}),
+		}}
+	}
+	if err := policy(ctx, name+"-stack", ns, "stack", stack, ingress, egress, opts); err != nil {
 		return err
 	}
 
@@ -68,8 +83,8 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	alertmanager := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("alertmanager")}}
 	if err := policy(ctx, name+"-alertmanager-egress", ns, "alertmanager-egress", alertmanager, nil,
 		networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{
-			To:    cidrPeers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}),
-			Ports: tcp(externalHTTPSPort),
+			To:    addon.Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}),
+			Ports: addon.TCP(externalHTTPSPort),
 		}}, opts); err != nil {
 		return err
 	}
@@ -78,8 +93,14 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 		grafana := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("grafana")}}
 		if err := policy(ctx, name+"-grafana-ingress", ns, "grafana-from-alb", grafana,
 			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
-				From: cidrPeers(args.Grafana.ALBSourceCIDRs, nil), Ports: tcp(grafanaPort),
+				From: addon.Peers(args.Grafana.ALBSourceCIDRs, nil), Ports: addon.TCP(grafanaPort),
 			}}, nil, opts); err != nil {
+			return err
+		}
+	}
+
+	if args.Logs.Enabled {
+		if err := newLogsNetworkPolicies(ctx, name, ns, args, opts); err != nil {
 			return err
 		}
 	}
@@ -91,12 +112,73 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			from = append(from, &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(client)})
 		}
 		if err := policy(ctx, name+"-prometheus-clients", ns, "prometheus-clients", prometheus,
-			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: tcp(prometheusPort)}},
+			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: addon.TCP(prometheusPort)}},
 			nil, opts); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// newLogsNetworkPolicies opens what Loki and Alloy need, and nothing else:
+//   - Loki: in, its HTTP port from Alloy (push) and Grafana (queries), and its HTTP, gRPC and
+//     memberlist ports from itself (the single binary calls itself through its Service and
+//     gossips with itself); out, DNS, itself, Alertmanager (the ruler's alerts), the EKS Pod
+//     Identity agent on the node (169.254.170.23:80, its credentials) and HTTPS anywhere but the
+//     instance metadata service (S3's regional endpoint; a NetworkPolicy cannot name S3's
+//     address ranges).
+//   - Alloy: out only, DNS, the API server in the VPC on 443 (it discovers pods and reads their
+//     logs through it) and Loki's HTTP port. Nothing connects to Alloy.
+//
+// Prometheus scrapes neither (no ServiceMonitor: it would need the release's CRDs, and the
+// release waits for Loki). Kubelet probes come from the node, which is always admitted.
+func newLogsNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *MonitoringArgs, opts []pulumi.ResourceOption) error {
+	pods := func(app string) *metav1.LabelSelectorArgs {
+		return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+			appNameLabel: pulumi.String(app), "app.kubernetes.io/instance": pulumi.String(app),
+		}}
+	}
+	peer := func(sel *metav1.LabelSelectorArgs) networkingv1.NetworkPolicyPeerArray {
+		return networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{PodSelector: sel}}
+	}
+	byName := func(app string) *metav1.LabelSelectorArgs {
+		return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{appNameLabel: pulumi.String(app)}}
+	}
+	loki, alloy := pods(LokiChart.Name), pods(AlloyChart.Name)
+	lokiSelf := addon.TCP(lokiHTTPPort, lokiGRPCPort, lokiMemberlistPort)
+	if err := policy(ctx, name+"-loki", ns, "loki", loki,
+		networkingv1.NetworkPolicyIngressRuleArray{
+			&networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  append(peer(alloy), peer(byName("grafana"))...),
+				Ports: addon.TCP(lokiHTTPPort),
+			},
+			&networkingv1.NetworkPolicyIngressRuleArgs{From: peer(loki), Ports: lokiSelf},
+		},
+		networkingv1.NetworkPolicyEgressRuleArray{
+			dnsEgress(),
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: lokiSelf},
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(byName("alertmanager")), Ports: addon.TCP(alertmanagerPort)},
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers([]string{podIdentityAgentCIDR}, nil), Ports: addon.TCP(podIdentityAgentPort)},
+			&networkingv1.NetworkPolicyEgressRuleArgs{
+				To: addon.Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}), Ports: addon.TCP(externalHTTPSPort),
+			},
+		}, opts); err != nil {
+		return err
+	}
+	return policy(ctx, name+"-alloy", ns, "alloy", alloy, nil,
+		networkingv1.NetworkPolicyEgressRuleArray{
+			dnsEgress(),
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers(args.NodeCIDRs, nil), Ports: addon.TCP(apiServerPort)},
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: addon.TCP(lokiHTTPPort)},
+		}, opts)
+}
+
+// dnsEgress allows DNS, wherever the resolver is (EKS Auto Mode answers on the node itself).
+func dnsEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
+	return &networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
+		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
+		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
+	}}
 }
 
 // policy declares one NetworkPolicy; nil rule lists leave that direction to other policies.
@@ -123,26 +205,6 @@ func policy(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName s
 		return fmt.Errorf("creating NetworkPolicy %s: %w", objectName, err)
 	}
 	return nil
-}
-
-func tcp(ports ...int) networkingv1.NetworkPolicyPortArray {
-	var out networkingv1.NetworkPolicyPortArray
-	for _, p := range ports {
-		out = append(out, &networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(p), Protocol: pulumi.String("TCP")})
-	}
-	return out
-}
-
-func cidrPeers(cidrs, except []string) networkingv1.NetworkPolicyPeerArray {
-	var out networkingv1.NetworkPolicyPeerArray
-	for _, c := range cidrs {
-		block := &networkingv1.IPBlockArgs{Cidr: pulumi.String(c)}
-		if len(except) > 0 {
-			block.Except = pulumi.ToStringArray(except)
-		}
-		out = append(out, &networkingv1.NetworkPolicyPeerArgs{IpBlock: block})
-	}
-	return out
 }
 
 func namespaceSelector(ns string) *metav1.LabelSelectorArgs {
