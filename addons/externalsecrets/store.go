@@ -1,0 +1,160 @@
+package externalsecrets
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/app"
+)
+
+// ESO's API, as the pinned chart serves it (external-secrets.io/v1, served and stored; v1beta1
+// is not served at helm-chart-2.9.0).
+const (
+	APIVersion         = "external-secrets.io/v1"
+	DefaultStoreName   = "aws-secrets-manager"
+	DefaultTargetName  = "flask-app-secrets"
+	SecretKeyProperty  = "SECRET_KEY"
+	DBPasswordProperty = "DB_PASSWORD"
+)
+
+// Store is the cluster side of the sync: a SecretStore for AWS Secrets Manager and an
+// ExternalSecret that writes the app's Secret from RemoteKey. It needs no AWS resources of its
+// own, so it also runs against a bare API server that serves ESO's CRDs (SkipAwait). It
+// implements app.SecretSource.
+type Store struct {
+	// Region is the Secrets Manager region.
+	Region string
+	// RemoteKey is the secret's name (or ARN) in Secrets Manager; its value is JSON with the
+	// properties SECRET_KEY and DB_PASSWORD.
+	RemoteKey pulumi.StringInput
+	// RefreshInterval is how often ESO reads the secret (Go duration, e.g. "5m"); "" is
+	// DefaultRefreshInterval.
+	RefreshInterval string
+	// StoreName and TargetName name the SecretStore and the Secret ESO writes; "" for the
+	// defaults.
+	StoreName, TargetName string
+	// Operator is what both objects wait for: ESO's chart (its CRDs, and its admission webhook,
+	// which rejects SecretStores until it is up) and, in the component, the secret's first
+	// version in Secrets Manager.
+	Operator []pulumi.Resource
+	// SkipAwait declares both objects without waiting for them to become Ready, for API
+	// servers without the operator (the integration tier). Otherwise `pulumi up` waits until ESO
+	// reports the store usable and the Secret written (pulumi.com/waitFor: condition=Ready), so
+	// that the app's release, which waits for the ExternalSecret, never starts without its
+	// Secret.
+	SkipAwait bool
+}
+
+func (s Store) withDefaults() (Store, error) {
+	if s.Region == "" || s.RemoteKey == nil {
+		return s, fmt.Errorf("external-secrets store: region and remote key are required")
+	}
+	if s.RefreshInterval == "" {
+		s.RefreshInterval = DefaultRefreshInterval
+	}
+	if d, err := time.ParseDuration(s.RefreshInterval); err != nil || d <= 0 {
+		return s, fmt.Errorf("external-secrets store: refresh interval %q is not a positive duration", s.RefreshInterval)
+	}
+	if s.StoreName == "" {
+		s.StoreName = DefaultStoreName
+	}
+	if s.TargetName == "" {
+		s.TargetName = DefaultTargetName
+	}
+	return s, nil
+}
+
+// awaitAnnotations tell pulumi-kubernetes what to wait for (metadata/overrides.go of the
+// provider: pulumi.com/skipAwait, pulumi.com/waitFor).
+func (s Store) awaitAnnotations() pulumi.StringMap {
+	if s.SkipAwait {
+		return pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")}
+	}
+	return pulumi.StringMap{"pulumi.com/waitFor": pulumi.String("condition=Ready")}
+}
+
+// SyncInto implements app.SecretSource: it declares, in ns,
+//
+//   - a SecretStore (namespaced, not a ClusterSecretStore: a ClusterSecretStore could be
+//     referenced from every namespace, so anyone allowed to create an ExternalSecret anywhere
+//     could read the app's secret; the namespaced store serves only ExternalSecrets in the
+//     app's namespace, and the scoped controller runs no cluster-store reconciler anyway). Its
+//     AWS provider has no auth section: the controller's own credentials are used, the ones
+//     EKS Pod Identity gives its ServiceAccount (docs/provider/aws-access.md "EKS Pod Identity
+//     Setup" at helm-chart-2.9.0: "No auth section is defined for the SecretStore");
+//   - an ExternalSecret that reads both properties of RemoteKey every RefreshInterval into the
+//     Secret TargetName, which it owns (creationPolicy Owner: garbage-collected with it) and
+//     keeps when the remote secret disappears (deletionPolicy Retain: pods keep starting).
+//
+// It returns TargetName and the ExternalSecret, which the app's release waits for.
+func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (app.SyncedSecret, error) {
+	s, err := s.withDefaults()
+	if err != nil {
+		return app.SyncedSecret{}, err
+	}
+	if ns == nil {
+		return app.SyncedSecret{}, fmt.Errorf("external-secrets store: a namespace is required")
+	}
+	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("flask-eks"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
+	store, err := apiextensions.NewCustomResource(ctx, name+"-secret-store", &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(APIVersion),
+		Kind:       pulumi.String("SecretStore"),
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(s.StoreName), Namespace: ns.Metadata.Name(),
+			Labels: labels, Annotations: s.awaitAnnotations(),
+		},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"provider": pulumi.Map{"aws": pulumi.Map{
+				"service": pulumi.String("SecretsManager"),
+				"region":  pulumi.String(s.Region),
+			}},
+		}},
+	}, append(opts, pulumi.DependsOn(s.Operator))...)
+	if err != nil {
+		return app.SyncedSecret{}, fmt.Errorf("creating the SecretStore: %w", err)
+	}
+	property := func(key string) pulumi.Map {
+		return pulumi.Map{
+			"secretKey": pulumi.String(key),
+			"remoteRef": pulumi.Map{"key": s.RemoteKey, "property": pulumi.String(key)},
+		}
+	}
+	es, err := apiextensions.NewCustomResource(ctx, name+"-external-secret", &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(APIVersion),
+		Kind:       pulumi.String("ExternalSecret"),
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(s.TargetName), Namespace: ns.Metadata.Name(),
+			Labels: labels, Annotations: s.awaitAnnotations(),
+		},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"refreshInterval": pulumi.String(s.RefreshInterval),
+			"refreshPolicy":   pulumi.String("Periodic"),
+			"secretStoreRef":  pulumi.Map{"name": pulumi.String(s.StoreName), "kind": pulumi.String("SecretStore")},
+			"target": pulumi.Map{
+				"name":           pulumi.String(s.TargetName),
+				"creationPolicy": pulumi.String("Owner"),
+				"deletionPolicy": pulumi.String("Retain"),
+			},
+			"data": pulumi.Array{property(SecretKeyProperty), property(DBPasswordProperty)},
+		}},
+	}, append(opts, pulumi.DependsOn(append([]pulumi.Resource{store}, s.Operator...)))...)
+	if err != nil {
+		return app.SyncedSecret{}, fmt.Errorf("creating the ExternalSecret: %w", err)
+	}
+	return app.SyncedSecret{Name: pulumi.String(s.TargetName), DependsOn: []pulumi.Resource{es}}, nil
+}
+
+// Source returns the component's app.SecretSource: the component itself, which installs the
+// operators on first use.
+func (e *ExternalSecrets) Source() app.SecretSource { return e }
+
+var (
+	_ app.SecretSource = (*ExternalSecrets)(nil)
+	_ app.SecretSource = Store{}
+)

@@ -1,0 +1,53 @@
+//go:build unix
+
+package kubetest
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// The Go modules whose published CRDs the tests install: External Secrets (config/crds/bases;
+// v1.3.2 serves external-secrets.io/v1 as the pinned chart does) and KEDA (config/crd/bases, at
+// the pinned chart's app version, which go.mod also requires for its types).
+const (
+	ExternalSecretsModule = "github.com/external-secrets/external-secrets@v1.3.2"
+	KEDAModule            = "github.com/kedacore/keda/v2@v2.20.2"
+)
+
+// ModuleDir returns the directory of a Go module ("path@version") in the module cache,
+// downloading it through the module proxy if it is not there. It runs outside any module, so
+// go.mod and go.sum stay untouched.
+func ModuleDir(t testing.TB, module string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", module)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go mod download %s: %v\n%s%s", module, err, out, stderr)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download %s: no module directory in %s (%v)", module, out, err)
+	}
+	return mod.Dir
+}
+
+// CRDFiles are the CRD manifests in a module directory's dir (e.g. "config/crd/bases") whose
+// names match pattern (e.g. "keda.sh_*.yaml"); it fails the test when there are none.
+func CRDFiles(t testing.TB, module, dir, pattern string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(ModuleDir(t, module), dir, pattern))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no %s in %s of %s (%v)", pattern, dir, module, err)
+	}
+	return files
+}
