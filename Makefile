@@ -30,8 +30,9 @@ test-go:
 
 # A real `pulumi up` of the Kubernetes half into etcd + kube-apiserver on loopback.
 test-integration:
-	$(call TOOLS_ENV,pulumi pulumi-kubernetes kube-apiserver etcd) && \
+	$(call TOOLS_ENV,pulumi pulumi-kubernetes kube-apiserver etcd reloader) && \
 	  $(GO) test -tags integration -count=1 -timeout 30m -v ./internal/kubetest && \
+	  $(GO) test -tags integration -count=1 -timeout 30m -v ./addons/externalsecrets ./addons/keda && \
 	  $(GO) test -tags integration -count=1 -timeout 30m -run 'Integration' -v .
 
 # Rewrite the graph snapshots after an intended change; review the diff before committing.

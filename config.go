@@ -16,6 +16,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example/flask-eks/addons/dns"
+	"github.com/example/flask-eks/addons/externalsecrets"
+	"github.com/example/flask-eks/addons/keda"
 	"github.com/example/flask-eks/eks"
 	"github.com/example/flask-eks/internal/validate"
 	"github.com/example/flask-eks/vpc"
@@ -59,6 +62,10 @@ type Config struct {
 	// Warnings are accepted but questionable settings; the program logs them.
 	Warnings []string
 }
+
+// maxNamePrefix is the longest namePrefix: an S3 bucket name made from it, a suffix such as
+// "-loki-" and the 26 characters Pulumi appends to a bucketPrefix must fit in 63.
+const maxNamePrefix = 31
 
 // namePrefix names the physical resources of a stack: "flask-eks-dev".
 func (c *Config) namePrefix() string { return c.Project + "-" + c.Stack }
@@ -105,9 +112,17 @@ type AppConfig struct {
 	Image                 string // existing mode only
 	PodIdentityPolicyArns []string
 	// SecretKey and DBPassword come from `pulumi config set --secret`; unset ones are
-	// generated with pulumi-random in main.go.
+	// generated with pulumi-random in main.go. Both stay unset with ExternalSecrets.
 	SecretKey  secretValue
 	DBPassword secretValue
+	// ExternalSecrets keeps the app's secrets in AWS Secrets Manager, synced into the cluster by
+	// External Secrets every SecretsRefreshInterval (a Go duration such as "5m").
+	ExternalSecrets        bool
+	SecretsRefreshInterval string
+	// KEDA scales the app on its request rate (KEDATargetRPS requests per second per pod)
+	// between Replicas and MaxReplicas, in place of the chart's CPU-based HPA.
+	KEDA          bool
+	KEDATargetRPS int
 }
 
 // IngressConfig is how the app and Grafana are reached: load balancers, host names and TLS.
@@ -158,6 +173,11 @@ type MonitoringConfig struct {
 	// AlertWebhookURL is a Slack or generic webhook receiver for Alertmanager; unset sends
 	// alerts nowhere.
 	AlertWebhookURL secretValue
+	// Logs collects every pod's logs into Loki (stored in S3 for LogRetentionDays), next to the
+	// metrics in Grafana.
+	Logs             bool
+	LogRetentionDays int
+	LokiStorageSize  string
 }
 
 // secretValue holds a secret config value in memory. It never prints its value, so a stray
@@ -447,6 +467,13 @@ func readConfig(project, stack string, src configSource, today time.Time) (*Conf
 		}
 	}
 	c.Tags = readTags(r, c)
+	// The name prefix "<project>-<stack>" starts the names of S3 buckets (with a generated
+	// suffix, 63 characters at most), IAM roles and the EKS cluster.
+	if n := len(c.namePrefix()); n > maxNamePrefix {
+		r.problems = append(r.problems, fmt.Sprintf(
+			"stack %q: %q is %d characters; accepted: a stack name that keeps \"<project>-<stack>\" at %d characters or fewer (it starts the names of buckets, roles and the cluster)",
+			c.Stack, c.namePrefix(), n, maxNamePrefix))
+	}
 
 	c.Network = NetworkConfig{
 		VpcCidr: r.str("vpcCidr"),
@@ -465,6 +492,7 @@ func readConfig(project, stack string, src configSource, today time.Time) (*Conf
 	c.App = readApp(r, c)
 	c.Ingress = readIngress(r, c)
 	c.Monitoring = readMonitoring(r)
+	readAddons(r, c)
 
 	if c.ClusterMode == modeExisting {
 		if c.Cluster.KubeContext == "" {
@@ -570,6 +598,52 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 	return cl
 }
 
+// readAddons checks the platform add-ons against each other and the cluster mode. prod turns all
+// three on (Pulumi.prod.yaml); turning one off there is allowed, with a warning.
+func readAddons(r *reader, c *Config) {
+	a, m := &c.App, &c.Monitoring
+	if d, err := time.ParseDuration(a.SecretsRefreshInterval); err != nil || d < time.Minute || d > 24*time.Hour {
+		r.fail("secretsRefreshInterval", "%q is not a refresh interval; accepted: a Go duration from 1m to 24h, such as 5m or 1h (how long a new value in Secrets Manager takes to reach the pods)", a.SecretsRefreshInterval)
+	}
+	if a.ExternalSecrets {
+		if c.ClusterMode == modeExisting {
+			r.fail("externalSecrets", "true is set in clusterMode existing; accepted: false (External Secrets reads AWS Secrets Manager through EKS Pod Identity, which only clusterMode eks has)")
+		}
+		// Never echo the values: they are secrets.
+		for key, v := range map[string]secretValue{"secretKey": a.SecretKey, "dbPassword": a.DBPassword} {
+			if v.IsSet() {
+				r.fail(key, "is set while externalSecrets is true; accepted: unset (`pulumi config rm %s`): the value lives in AWS Secrets Manager, set it there", key)
+			}
+		}
+	}
+	if a.KEDA {
+		if !m.Enabled {
+			r.fail("keda", "true needs monitoringEnabled; accepted: false, or monitoringEnabled true (KEDA scales on the request rate Prometheus scrapes from the app)")
+		}
+		if a.MaxReplicas <= a.Replicas {
+			r.fail("keda", "true with appMaxReplicas %d not above appReplicas %d; accepted: false, or appMaxReplicas > appReplicas (the range KEDA scales in)", a.MaxReplicas, a.Replicas)
+		}
+	}
+	if m.Logs {
+		if c.ClusterMode == modeExisting {
+			r.fail("logs", "true is set in clusterMode existing; accepted: false (Loki stores in an S3 bucket through EKS Pod Identity, which only clusterMode eks has)")
+		}
+		if !m.Enabled {
+			r.fail("logs", "true needs monitoringEnabled; accepted: false, or monitoringEnabled true (Loki is Grafana's log data source)")
+		}
+	}
+	if c.Environment == envProd {
+		for _, addon := range []struct {
+			key string
+			on  bool
+		}{{"externalSecrets", a.ExternalSecrets}, {"keda", a.KEDA}, {"logs", m.Logs}} {
+			if key := addon.key; !addon.on {
+				r.warn("%s is off on a prod stack: prod runs every platform add-on unless there is a reason not to (docs/configuration.md)", key)
+			}
+		}
+	}
+}
+
 // readKubernetesVersion checks the version against the EKS calendar: listed, and for prod still
 // in standard support; other stacks get a warning once standard support has ended.
 func readKubernetesVersion(r *reader, env, minor string, today time.Time) {
@@ -605,25 +679,30 @@ func supportedMinors(today time.Time) string {
 // reservedNamespaces are namespaces the app may not take: Kubernetes' own, and those of the
 // platform components this program installs.
 func reservedNamespaces() []string {
-	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoringNamespace}
+	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoringNamespace,
+		externalsecrets.OperatorNamespace, externalsecrets.ReloaderNamespace, keda.Namespace, dns.ExternalDNSNamespace}
 }
 
 func readApp(r *reader, c *Config) AppConfig {
 	a := AppConfig{
-		Namespace:             r.str("appNamespace"),
-		Replicas:              r.integer("appReplicas", 1, 100),
-		MaxReplicas:           r.integer("appMaxReplicas", 1, 100),
-		LogLevel:              r.oneOf("logLevel", logLevels),
-		APIBaseURL:            r.str("apiBaseUrl"),
-		MaxConnections:        r.integer("maxConnections", 1, 10000),
-		GunicornWorkers:       r.integer("gunicornWorkers", 1, 16),
-		GunicornThreads:       r.integer("gunicornThreads", 1, 64),
-		MemoryMiB:             r.mebibytes("appMemory", 128, 4096),
-		RevealSecrets:         r.boolean("revealSecrets"),
-		Image:                 r.str("image"),
-		PodIdentityPolicyArns: r.list("podIdentityPolicyArns"),
-		SecretKey:             r.secret("secretKey"),
-		DBPassword:            r.secret("dbPassword"),
+		Namespace:              r.str("appNamespace"),
+		Replicas:               r.integer("appReplicas", 1, 100),
+		MaxReplicas:            r.integer("appMaxReplicas", 1, 100),
+		LogLevel:               r.oneOf("logLevel", logLevels),
+		APIBaseURL:             r.str("apiBaseUrl"),
+		MaxConnections:         r.integer("maxConnections", 1, 10000),
+		GunicornWorkers:        r.integer("gunicornWorkers", 1, 16),
+		GunicornThreads:        r.integer("gunicornThreads", 1, 64),
+		MemoryMiB:              r.mebibytes("appMemory", 128, 4096),
+		RevealSecrets:          r.boolean("revealSecrets"),
+		Image:                  r.str("image"),
+		PodIdentityPolicyArns:  r.list("podIdentityPolicyArns"),
+		SecretKey:              r.secret("secretKey"),
+		DBPassword:             r.secret("dbPassword"),
+		ExternalSecrets:        r.boolean("externalSecrets"),
+		SecretsRefreshInterval: r.str("secretsRefreshInterval"),
+		KEDA:                   r.boolean("keda"),
+		KEDATargetRPS:          r.integer("kedaTargetRequestsPerSecond", 1, 100000),
 	}
 	if !validate.DNSLabel(a.Namespace) {
 		r.fail("appNamespace", "%q is not a Kubernetes namespace name; accepted: a DNS label (lower case letters, digits, -; at most 63)", a.Namespace)
@@ -741,6 +820,9 @@ func readMonitoring(r *reader) MonitoringConfig {
 		GrafanaStorageSize:    r.str("grafanaStorageSize"),
 		NodeExporter:          r.boolean("nodeExporter"),
 		AlertWebhookURL:       r.secret("alertWebhookUrl"),
+		Logs:                  r.boolean("logs"),
+		LogRetentionDays:      r.integer("logRetentionDays", 1, 3650),
+		LokiStorageSize:       r.str("lokiStorageSize"),
 	}
 	if m.AlertWebhookURL.IsSet() {
 		// Never echo the URL: a webhook URL is a credential.
@@ -751,7 +833,7 @@ func readMonitoring(r *reader) MonitoringConfig {
 	if !validate.Retention(m.PrometheusRetention) {
 		r.fail("prometheusRetention", "%q is not a retention; accepted: a whole number of h, d, w or y, such as 7d", m.PrometheusRetention)
 	}
-	for key, v := range map[string]string{"prometheusStorageSize": m.PrometheusStorageSize, "grafanaStorageSize": m.GrafanaStorageSize} {
+	for key, v := range map[string]string{"prometheusStorageSize": m.PrometheusStorageSize, "grafanaStorageSize": m.GrafanaStorageSize, "lokiStorageSize": m.LokiStorageSize} {
 		if !validate.VolumeSize(v) {
 			r.fail(key, "%q is not a volume size; accepted: a whole number of Mi, Gi or Ti, such as 20Gi", v)
 		}

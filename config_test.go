@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -122,6 +121,28 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:kubeContext", "flask-eks:image", "required in clusterMode existing"}},
 		{"unknown cluster mode", map[string]string{"flask-eks:clusterMode": "gke"}, nil,
 			[]string{"flask-eks:clusterMode", `"gke"`, "eks, existing"}},
+		{"external secrets with a secret in config", map[string]string{"flask-eks:externalSecrets": "true", "flask-eks:dbPassword": "hunter2hunter2hunter2"}, nil,
+			[]string{"flask-eks:dbPassword", "is set while externalSecrets is true", "pulumi config rm dbPassword", "AWS Secrets Manager"}},
+		{"external secrets in existing mode", map[string]string{"flask-eks:clusterMode": "existing", "flask-eks:kubeContext": "kind-flask",
+			"flask-eks:image": "flask-app:dev", "flask-eks:grafanaExposure": "none", "flask-eks:domain": "", "flask-eks:externalSecrets": "true"}, nil,
+			[]string{"flask-eks:externalSecrets", "clusterMode existing", "accepted: false"}},
+		{"refresh interval too short", map[string]string{"flask-eks:secretsRefreshInterval": "10s"}, nil,
+			[]string{"flask-eks:secretsRefreshInterval", `"10s"`, "from 1m to 24h"}},
+		{"refresh interval not a duration", map[string]string{"flask-eks:secretsRefreshInterval": "5 minutes"}, nil,
+			[]string{"flask-eks:secretsRefreshInterval", `"5 minutes"`, "Go duration"}},
+		{"KEDA without monitoring", map[string]string{"flask-eks:keda": "true", "flask-eks:monitoringEnabled": "false", "flask-eks:appReplicas": "2", "flask-eks:appMaxReplicas": "4"}, nil,
+			[]string{"flask-eks:keda", "needs monitoringEnabled"}},
+		{"KEDA with nothing to scale", map[string]string{"flask-eks:keda": "true", "flask-eks:appReplicas": "2", "flask-eks:appMaxReplicas": "2"}, nil,
+			[]string{"flask-eks:keda", "appMaxReplicas 2 not above appReplicas 2"}},
+		{"KEDA target of zero", map[string]string{"flask-eks:kedaTargetRequestsPerSecond": "0"}, nil,
+			[]string{"flask-eks:kedaTargetRequestsPerSecond", "0", "from 1 to 100000"}},
+		{"logs without monitoring", map[string]string{"flask-eks:logs": "true", "flask-eks:monitoringEnabled": "false"}, nil,
+			[]string{"flask-eks:logs", "needs monitoringEnabled"}},
+		{"logs in existing mode", map[string]string{"flask-eks:clusterMode": "existing", "flask-eks:kubeContext": "kind-flask",
+			"flask-eks:image": "flask-app:dev", "flask-eks:grafanaExposure": "none", "flask-eks:domain": "", "flask-eks:logs": "true"}, nil,
+			[]string{"flask-eks:logs", "clusterMode existing", "S3"}},
+		{"log retention of zero days", map[string]string{"flask-eks:logRetentionDays": "0"}, nil,
+			[]string{"flask-eks:logRetentionDays", "0", "from 1 to 3650"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -258,20 +279,7 @@ func TestConfigurationReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const path = "docs/configuration.md"
-	if *update {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test -run TestConfigurationReference -update .`)", err)
-	}
-	if string(got) != want {
-		t.Errorf("%s is out of date with Pulumi.yaml; run `go test -run TestConfigurationReference -update .`\n%s", path, firstDiff(string(got), want))
-	}
+	golden(t, "docs/configuration.md", want, "TestConfigurationReference")
 }
 
 // TestKubernetesVersionCalendar checks the version rules against the EKS calendar on fixed days.
@@ -294,6 +302,7 @@ func TestKubernetesVersionCalendar(t *testing.T) {
 			values["flask-eks:kubernetesVersion"] = c.version
 			values["flask-eks:endpointPublicAccess"] = "false"
 			values["flask-eks:domain"], values["flask-eks:hostedZone"] = "app.example.com", "example.com"
+			maps.Copy(values, allAddons())
 			cfg, err := readConfig("flask-eks", c.env, mapConfig{values: values}, day(c.today))
 			switch {
 			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
@@ -306,6 +315,46 @@ func TestKubernetesVersionCalendar(t *testing.T) {
 				t.Errorf("unexpected warnings %v", cfg.Warnings)
 			}
 		})
+	}
+}
+
+// allAddons turns on the three platform add-ons, as prod does.
+func allAddons() map[string]string {
+	return map[string]string{
+		"flask-eks:externalSecrets": "true", "flask-eks:logs": "true", "flask-eks:keda": "true",
+		"flask-eks:appReplicas": "2", "flask-eks:appMaxReplicas": "4",
+	}
+}
+
+// TestProdAddonsOff: prod may turn an add-on off, but says so, naming the key.
+func TestProdAddonsOff(t *testing.T) {
+	values := validDev()
+	values["flask-eks:environment"] = "prod"
+	values["flask-eks:endpointPublicAccess"] = "false"
+	values["flask-eks:domain"], values["flask-eks:hostedZone"] = "app.example.com", "example.com"
+	maps.Copy(values, allAddons())
+	values["flask-eks:keda"] = "false"
+	cfg, err := readConfig("flask-eks", "prod", mapConfig{values: values}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.HasPrefix(cfg.Warnings[0], "keda is off on a prod stack") {
+		t.Errorf("warnings %q, want one naming keda", cfg.Warnings)
+	}
+	values["flask-eks:keda"] = "true"
+	if cfg, err = readConfig("flask-eks", "prod", mapConfig{values: values}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("all add-ons on: warnings %q; want none", cfg.Warnings)
+	}
+}
+
+// TestStackNameLength: a stack name that makes bucket and role names too long is refused.
+func TestStackNameLength(t *testing.T) {
+	_, err := readConfig("flask-eks", "a-stack-name-that-is-far-too-long", mapConfig{values: validDev()}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), `"flask-eks-a-stack-name-that-is-far-too-long" is 43 characters`) {
+		t.Errorf("error %v, want the stack name refused", err)
 	}
 }
 

@@ -41,10 +41,13 @@ import (
 	clientset "k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example/flask-eks/addons/externalsecrets"
+	"github.com/example/flask-eks/addons/keda"
 	"github.com/example/flask-eks/app"
 	"github.com/example/flask-eks/eks"
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/monitoring"
 )
 
 const (
@@ -116,6 +119,170 @@ func kubernetesHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 	}
 }
 
+// addonHalf is the inline program of the prod shape: the same Kubernetes half, with the app's
+// Secret made by External Secrets (its SecretStore and ExternalSecret) and the app scaled by a
+// KEDA ScaledObject, wired as deployToEKS wires them. Neither controller runs on the test's API
+// server, so nothing waits for them; KEDA is taken as installed (its CRDs are).
+func addonHalf(kubeconfig, chartPath string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
+		if err != nil {
+			return err
+		}
+		// Config refuses keda without monitoring, whose Prometheus KEDA would query; the test's
+		// API server has neither, and nothing here queries.
+		cfg.App.KEDA = true
+		provider, err := kubernetes.NewProvider(ctx, "apiserver", &kubernetes.ProviderArgs{
+			Kubeconfig: pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
+		})
+		if err != nil {
+			return err
+		}
+		classes, err := eks.NewClasses(ctx, "cluster", &eks.ClassesArgs{
+			Provider:         provider,
+			StorageClassName: storageClassName,
+			ALBs:             []eks.ALBClass{{Name: publicALBClass, Scheme: "internet-facing", GroupName: "flask-eks-it", Default: true}},
+		})
+		if err != nil {
+			return err
+		}
+		w, err := deployKubernetes(ctx, cfg, kubeTarget{
+			Provider:         provider,
+			StorageClassName: storageClassName,
+			Classes:          classes.Resources(),
+			Image:            app.ImageFromRef(cfg.App.Image),
+			IngressClass:     publicALBClass,
+			ALBSourceCIDRs:   []string{"10.0.0.0/24", "10.0.1.0/24"},
+			NodeCIDRs:        []string{"10.0.0.0/16"},
+			SecretSource: &externalsecrets.Store{
+				Region: "eu-west-1", RemoteKey: pulumi.String("flask-eks-integration/app"),
+				RefreshInterval: cfg.App.SecretsRefreshInterval, SkipAwait: true,
+			},
+			SkipAwait: true,
+			ChartPath: chartPath,
+		})
+		if err != nil {
+			return err
+		}
+		so, err := keda.NewScaledObject(ctx, "app-scaler", &keda.ScaledObjectArgs{
+			Provider:      provider,
+			KEDA:          keda.Existing(monitoring.PrometheusURL(monitoringNamespace)),
+			Namespace:     w.App.Namespace,
+			NamespaceName: cfg.App.Namespace,
+			Deployment:    releaseName,
+			Release:       w.App.Release,
+			Scaling:       appScaling(cfg),
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("appHpaName", so.HPAName)
+		w.export(ctx, cfg, pulumi.String(cfg.App.Image))
+		return nil
+	}
+}
+
+// TestIntegrationAddonObjects: up → the objects as stored → a preview with no changes →
+// destroy, for the prod shape with External Secrets' and KEDA's objects, against their
+// projects' published CRDs (strict: the API server validates them against those schemas).
+func TestIntegrationAddonObjects(t *testing.T) {
+	cp := kubetest.Start(t)
+	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
+	crds = append(crds, kubetest.CRDFiles(t, kubetest.ExternalSecretsModule, "config/crds/bases", "external-secrets.io_*.yaml")...)
+	crds = append(crds, kubetest.CRDFiles(t, kubetest.KEDAModule, "config/crd/bases", "keda.sh_*.yaml")...)
+	cp.ApplyFiles(t, crds...)
+	kube, err := clientset.NewForConfig(cp.RestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	stopGC := cp.EmulateGarbageCollector(ctx, t,
+		schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"},
+		schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingressclasses"},
+		schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
+		schema.GroupVersionResource{Group: "eks.amazonaws.com", Version: "v1", Resource: "ingressclassparams"},
+		schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "secretstores"},
+		schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "externalsecrets"},
+		schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"},
+	)
+	defer stopGC()
+
+	workDir, chartPath := itWorkspace(t)
+	stack := itStack(ctx, t, workDir, "integration-addons", addonHalf(cp.Kubeconfig(), chartPath))
+	config := itConfig("INFO")
+	delete(config, "flask-eks:secretKey")
+	delete(config, "flask-eks:dbPassword")
+	if err := stack.SetAllConfig(ctx, config); err != nil {
+		t.Fatal(err)
+	}
+	up, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up"}))
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	t.Logf("up: %v", up.Summary.ResourceChanges)
+	if up.Outputs["appHpaName"].Value != "keda-hpa-"+releaseName {
+		t.Errorf("appHpaName = %v", up.Outputs["appHpaName"].Value)
+	}
+
+	const ns = "flask-app"
+	dyn := cp.Dynamic()
+	store, err := dyn.Resource(schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "secretstores"}).
+		Namespace(ns).Get(ctx, externalsecrets.DefaultStoreName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the SecretStore: %v", err)
+	}
+	if svc, _, _ := unstructured.NestedString(store.Object, "spec", "provider", "aws", "service"); svc != "SecretsManager" {
+		t.Errorf("SecretStore provider service %q, want SecretsManager", svc)
+	}
+	es, err := dyn.Resource(schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "externalsecrets"}).
+		Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(es.Items) != 1 {
+		t.Fatalf("the ExternalSecrets: %v (%d found)", err, len(es.Items))
+	}
+	target, _, _ := unstructured.NestedString(es.Items[0].Object, "spec", "target", "name")
+	so, err := dyn.Resource(schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}).
+		Namespace(ns).Get(ctx, releaseName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the ScaledObject: %v", err)
+	}
+	if ref, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "name"); ref != releaseName {
+		t.Errorf("ScaledObject targets %q, want the Deployment %s", ref, releaseName)
+	}
+
+	// The release uses the synced Secret by name, asks Reloader to roll the pods when it
+	// changes, and leaves the replica count to KEDA: no HPA of the chart's, no Secret of Pulumi's.
+	dep, err := kube.AppsV1().Deployments(ns).Get(ctx, releaseName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the Deployment: %v", err)
+	}
+	if got := dep.Annotations["secret.reloader.stakater.com/reload"]; got != target || target == "" {
+		t.Errorf("Deployment reload annotation %q, want the ExternalSecret's target %q", got, target)
+	}
+	if !envFrom(dep, dep.Spec.Template.Spec.Containers[0].EnvFrom[0].ConfigMapRef.Name, target) {
+		t.Errorf("the Deployment does not load the Secret %s", target)
+	}
+	if hpas, err := kube.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{}); err != nil || len(hpas.Items) != 0 {
+		t.Errorf("HPAs in %s: %v %d; want none but KEDA's (which its operator would create)", ns, err, len(hpas.Items))
+	}
+	if secrets, err := kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=pulumi"}); err != nil || len(secrets.Items) != 0 {
+		t.Errorf("Pulumi-made Secrets in %s: %v %d; want none (External Secrets makes it)", ns, err, len(secrets.Items))
+	}
+
+	steps := previewSteps(ctx, t, stack)
+	if len(steps) != 0 {
+		t.Errorf("preview after up plans %v; want no changes", describe(steps))
+	}
+	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "destroy"})); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	assertGone(ctx, t, cp, kube)
+	if _, err := dyn.Resource(schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}).
+		Namespace(ns).Get(ctx, releaseName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("ScaledObject after destroy: %v", err)
+	}
+}
+
 // itWorkspace is a temporary project directory holding a copy of app/chart, which the test
 // may edit. It returns the directory and the copy's absolute path, for kubeTarget.ChartPath.
 func itWorkspace(t *testing.T) (dir, chartPath string) {
@@ -128,18 +295,12 @@ func itWorkspace(t *testing.T) (dir, chartPath string) {
 	return dir, chartPath
 }
 
-func TestIntegrationKubernetesHalf(t *testing.T) {
+// itStack creates a stack of the inline program in workDir with the built Pulumi CLI and
+// kubernetes plugin, a file backend of its own and a passphrase: nothing of the caller's Pulumi
+// setup leaks in.
+func itStack(ctx context.Context, t *testing.T, workDir, name string, program pulumi.RunFunc) auto.Stack {
+	t.Helper()
 	tp := kubetest.ToolPaths(t)
-	cp := kubetest.Start(t)
-	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
-	cp.ApplyFiles(t, crds...)
-	kube, err := clientset.NewForConfig(cp.RestConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
 	pulumiCmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{
 		// Root is the directory above bin/pulumi.
 		Root: filepath.Dir(tp.PulumiCLIDir), SkipVersionCheck: true,
@@ -157,8 +318,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 		"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
 		"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK":    "true",
 	}
-	workDir, chartPath := itWorkspace(t)
-	stack, err := auto.UpsertStackInlineSource(ctx, "integration", "flask-eks", kubernetesHalf(cp.Kubeconfig(), chartPath),
+	stack, err := auto.UpsertStackInlineSource(ctx, name, "flask-eks", program,
 		auto.Pulumi(pulumiCmd),
 		auto.WorkDir(workDir),
 		auto.EnvVars(env),
@@ -172,6 +332,22 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("creating the stack: %v", err)
 	}
+	return stack
+}
+
+func TestIntegrationKubernetesHalf(t *testing.T) {
+	cp := kubetest.Start(t)
+	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
+	cp.ApplyFiles(t, crds...)
+	kube, err := clientset.NewForConfig(cp.RestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	workDir, chartPath := itWorkspace(t)
+	stack := itStack(ctx, t, workDir, "integration", kubernetesHalf(cp.Kubeconfig(), chartPath))
 	if err := stack.SetAllConfig(ctx, itConfig("DEBUG")); err != nil {
 		t.Fatal(err)
 	}

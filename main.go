@@ -19,6 +19,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/addons/dns"
+	"github.com/example/flask-eks/addons/externalsecrets"
+	"github.com/example/flask-eks/addons/keda"
 	"github.com/example/flask-eks/addons/metricsserver"
 	"github.com/example/flask-eks/app"
 	"github.com/example/flask-eks/eks"
@@ -148,6 +150,23 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	classes := cluster.Classes.Resources()
+	var secrets *externalsecrets.ExternalSecrets
+	if cfg.App.ExternalSecrets {
+		// The app's secrets live in AWS Secrets Manager; External Secrets syncs them into the app's
+		// namespace (which the app component creates, and then hands to Source).
+		if secrets, err = externalsecrets.New(ctx, "external-secrets", &externalsecrets.Args{
+			Provider:        cluster.Provider,
+			ClusterName:     cluster.ClusterName,
+			Region:          cfg.Region,
+			NamePrefix:      cfg.namePrefix(),
+			RefreshInterval: cfg.App.SecretsRefreshInterval,
+			APICIDRs:        []string{cfg.Network.VpcCidr},
+			Protect:         prod,
+			DependsOn:       classes,
+		}, withAWS); err != nil {
+			return err
+		}
+	}
 	target := kubeTarget{
 		Provider:         cluster.Provider,
 		StorageClassName: storageClassName,
@@ -163,6 +182,9 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		NodeCIDRs:      []string{cfg.Network.VpcCidr},
 		GrafanaClass:   grafanaClass(cfg),
 	}
+	if secrets != nil {
+		target.SecretSource = secrets.Source()
+	}
 	// An internal ALB sits in the private subnets; Grafana's is internal unless public.
 	target.GrafanaSourceCIDRs = publicSubnets
 	if cfg.Ingress.GrafanaExposure == grafanaInternal {
@@ -172,6 +194,39 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	w, err := deployKubernetes(ctx, cfg, target, withAWS)
 	if err != nil {
 		return err
+	}
+
+	if cfg.App.KEDA {
+		prod := cfg.Environment == envProd
+		replicas := 1
+		if prod {
+			replicas = 2
+		}
+		k, err := keda.New(ctx, "keda", &keda.Args{
+			Provider:            cluster.Provider,
+			APICIDRs:            []string{cfg.Network.VpcCidr},
+			PrometheusNamespace: monitoringNamespace,
+			WatchNamespace:      w.App.Namespace,
+			WatchNamespaceName:  cfg.App.Namespace,
+			Replicas:            replicas,
+			DependsOn:           classes,
+		})
+		if err != nil {
+			return err
+		}
+		so, err := keda.NewScaledObject(ctx, "app-scaler", &keda.ScaledObjectArgs{
+			Provider:      cluster.Provider,
+			KEDA:          k,
+			Namespace:     w.App.Namespace,
+			NamespaceName: cfg.App.Namespace,
+			Deployment:    releaseName,
+			Release:       w.App.Release,
+			Scaling:       appScaling(cfg),
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("appHpaName", so.HPAName)
 	}
 
 	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{
@@ -202,6 +257,10 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("oidcProviderArn", cluster.OidcProviderArn)
 	ctx.Export("oidcIssuer", cluster.OidcIssuer)
 	ctx.Export("albAccessLogsBucket", cluster.AccessLogsBucket)
+	if secrets != nil {
+		ctx.Export("appSecretArn", secrets.SecretArn)
+		ctx.Export("appSecretName", secrets.SecretName)
+	}
 	ctx.Export("repositoryUrl", image.RepositoryURL)
 	ctx.Export("imageDigest", image.Digest)
 	w.export(ctx, cfg, image.Ref)
@@ -298,6 +357,9 @@ type kubeTarget struct {
 	NodeCIDRs []string
 	// SkipAwait deploys without waiting for pods (API servers without nodes).
 	SkipAwait bool
+	// SecretSource, when set, makes the app's Secret (External Secrets); otherwise the app
+	// component writes one from config or generated values.
+	SecretSource app.SecretSource
 	// ChartPath overrides the app chart's directory (default ./app/chart, relative to the
 	// project): the integration test deploys an edited copy.
 	ChartPath string
@@ -314,9 +376,13 @@ type workloads struct {
 // against a real API server all call it. The app never waits for monitoring; monitoring's
 // objects for the app wait for both.
 func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pulumi.ResourceOption) (*workloads, error) {
-	secretKey, dbPassword, err := appSecrets(ctx, cfg)
-	if err != nil {
-		return nil, err
+	secrets := app.Secrets{Source: t.SecretSource}
+	if t.SecretSource == nil {
+		secretKey, dbPassword, err := appSecrets(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		secrets = app.Secrets{SecretKey: secretKey, DBPassword: dbPassword}
 	}
 	if t.ChartPath == "" {
 		t.ChartPath = chartPath
@@ -327,7 +393,7 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		ChartPath:        t.ChartPath,
 		Settings:         chartSettings(cfg, t),
 		Image:            t.Image,
-		Secrets:          app.Secrets{SecretKey: secretKey, DBPassword: dbPassword},
+		Secrets:          secrets,
 		ReleaseDependsOn: t.Classes,
 		SkipAwait:        t.SkipAwait,
 	}
@@ -341,6 +407,7 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		args.AppVersion = t.AppVersion
 	}
 	w := &workloads{}
+	var err error
 	if w.App, err = app.NewApp(ctx, "app", args, opts...); err != nil {
 		return nil, err
 	}
@@ -362,7 +429,9 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 			ALBSourceCIDRs:   t.GrafanaSourceCIDRs,
 		},
 		NodeExporter: cfg.Monitoring.NodeExporter,
-		NodeCIDRs:    t.NodeCIDRs,
+		// KEDA's operator queries Prometheus for the app's request rate.
+		PrometheusClients: kedaClients(cfg),
+		NodeCIDRs:         t.NodeCIDRs,
 		App: monitoring.AppTarget{
 			Namespace: w.App.Namespace, NamespaceName: cfg.App.Namespace, Name: releaseName,
 			PodLabels: app.SelectorLabels(releaseName),
@@ -370,6 +439,23 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 	}
 	if t.GrafanaClass == "" {
 		margs.Grafana.Exposure = monitoring.GrafanaNone
+	}
+	if cfg.Monitoring.Logs {
+		if t.ClusterName == nil {
+			return nil, fmt.Errorf("logs need the EKS cluster (Pod Identity for Loki's bucket)")
+		}
+		prod := cfg.Environment == envProd
+		margs.Logs = monitoring.LogsSettings{
+			Enabled:       true,
+			ClusterName:   t.ClusterName,
+			Region:        cfg.Region,
+			NamePrefix:    cfg.namePrefix(),
+			RetentionDays: cfg.Monitoring.LogRetentionDays,
+			StorageSize:   cfg.Monitoring.LokiStorageSize,
+			// prod keeps its logs through a destroy; other stacks delete them with the bucket.
+			Protect:      prod,
+			ForceDestroy: !prod,
+		}
 	}
 	if cfg.Monitoring.AlertWebhookURL.IsSet() {
 		url := cfg.Monitoring.AlertWebhookURL.Reveal()
@@ -404,7 +490,11 @@ func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 		},
 		ALBSourceCIDRs: t.ALBSourceCIDRs,
 	}
-	if cfg.App.MaxReplicas > cfg.App.Replicas {
+	switch {
+	case cfg.App.KEDA:
+		// KEDA's ScaledObject owns the HPA; the chart renders none and leaves spec.replicas alone.
+		s.Autoscaling = appScaling(cfg).ChartAutoscaling()
+	case cfg.App.MaxReplicas > cfg.App.Replicas:
 		s.Autoscaling = app.ChartAutoscaling{Enabled: true, MinReplicas: cfg.App.Replicas, MaxReplicas: cfg.App.MaxReplicas}
 	}
 	// Memory request and limit alike: the pod gets what config.go sized the workers for, and
@@ -412,6 +502,24 @@ func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 	mem := fmt.Sprintf("%dMi", cfg.App.MemoryMiB)
 	s.Resources.RequestsMemory, s.Resources.LimitsMemory = mem, mem
 	return s
+}
+
+// kedaClients are the namespaces whose pods query Prometheus: KEDA's, when it scales the app.
+func kedaClients(cfg *Config) []string {
+	if cfg.App.KEDA {
+		return []string{keda.Namespace}
+	}
+	return nil
+}
+
+// appScaling is how KEDA scales the app: between appReplicas and appMaxReplicas, for
+// kedaTargetRequestsPerSecond per pod.
+func appScaling(cfg *Config) keda.Scaling {
+	return keda.Scaling{
+		MinReplicas:             cfg.App.Replicas,
+		MaxReplicas:             cfg.App.MaxReplicas,
+		TargetRequestsPerSecond: float64(cfg.App.KEDATargetRPS),
+	}
 }
 
 // isSlackWebhook reports whether url is a Slack incoming webhook, which takes Slack's message
@@ -463,6 +571,9 @@ func (w *workloads) export(ctx *pulumi.Context, cfg *Config, imageRef pulumi.Str
 	}
 	ctx.Export("mode", pulumi.String(mode))
 	if w.Monitoring != nil {
+		if cfg.Monitoring.Logs {
+			ctx.Export("logsBucket", w.Monitoring.LogsBucket)
+		}
 		ctx.Export("grafanaUrl", w.Monitoring.GrafanaURL)
 		ctx.Export("grafanaAdminUser", w.Monitoring.GrafanaAdminUser)
 		ctx.Export("grafanaAdminPassword", w.Monitoring.GrafanaAdminPassword)

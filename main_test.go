@@ -38,22 +38,7 @@ func TestGraphSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", stack+".graph.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run `go test -run TestGraphSnapshots -update .` to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("graph of stack %s differs from %s; review the change and run `go test -run TestGraphSnapshots -update .`\n%s",
-					stack, path, firstDiff(string(want), string(got)))
-			}
+			golden(t, filepath.Join("testdata", stack+".graph.json"), string(got)+"\n", "TestGraphSnapshots")
 		})
 	}
 }
@@ -71,20 +56,7 @@ func TestChartCIValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("app", "chart", "ci", stack+"-values.yaml")
-			if *update {
-				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			got, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run `go test -run TestChartCIValues -update .`)", err)
-			}
-			if string(got) != want {
-				t.Errorf("%s differs from what the program passes; run `go test -run TestChartCIValues -update .`\n%s", path, firstDiff(string(got), want))
-			}
+			golden(t, filepath.Join("app", "chart", "ci", stack+"-values.yaml"), want, "TestChartCIValues")
 		})
 	}
 }
@@ -124,6 +96,26 @@ func TestSnapshotsHideSecrets(t *testing.T) {
 	}
 }
 
+// golden compares a file the repository keeps in step with the program (a snapshot, generated
+// values or docs) with what the program produces now, or rewrites it with -update. test names
+// the test that regenerates it.
+func golden(t *testing.T, path, want, test string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test -run %s -update .` to create it)", err, test)
+	}
+	if string(got) != want {
+		t.Errorf("%s is out of date; review the change and run `go test -run %s -update .`\n%s", path, test, firstDiff(string(got), want))
+	}
+}
+
 // firstDiff shows the first differing line of two texts with some context.
 func firstDiff(a, b string) string {
 	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
@@ -136,10 +128,31 @@ func firstDiff(a, b string) string {
 			y = bl[i]
 		}
 		if x != y {
-			return fmt.Sprintf("line %d:\n  snapshot: %s\n  program:  %s", i+1, x, y)
+			return fmt.Sprintf("line %d:\n  file:    %s\n  program: %s", i+1, x, y)
 		}
 	}
 	return "(no line differs)"
+}
+
+// TestSecretsNeverGenerated: with External Secrets (prod), the program generates no secret of
+// its own and writes no Kubernetes Secret for the app: Secrets Manager holds the values.
+func TestSecretsNeverGenerated(t *testing.T) {
+	rec, err := runProgram(t, "prod", stackConfig(t, "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range rec.Graph() {
+		if n.Type == "random:index/randomPassword:RandomPassword" && strings.HasPrefix(n.Name, "app-") {
+			t.Errorf("prod generates %s although Secrets Manager holds the app's secrets", n.Name)
+		}
+		if n.Type == "kubernetes:core/v1:Secret" && n.Parent == rec.URN("", "flask-eks:app:App", "app") {
+			t.Errorf("the app component writes Secret %s although External Secrets makes it", n.Name)
+		}
+	}
+	values := rec.One(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)
+	if s := values["secrets"].(map[string]any); s["existingSecret"] != "flask-app-secrets" || s["reloadOnChange"] != true {
+		t.Errorf("app secrets values %v, want the synced flask-app-secrets, reloaded on change", s)
+	}
 }
 
 func TestDependencies(t *testing.T) {
@@ -159,6 +172,11 @@ func TestDependencies(t *testing.T) {
 	validation := rec.One(t, "aws:acm/certificateValidation:CertificateValidation", "certificate")
 	params := rec.One(t, "kubernetes:eks.amazonaws.com/v1:IngressClassParams", "cluster-alb-params")
 	externalDNS := rec.One(t, "kubernetes:helm.sh/v4:Chart", "external-dns")
+	externalSecret := rec.One(t, "kubernetes:external-secrets.io/v1:ExternalSecret", "app-external-secret")
+	eso := rec.One(t, "kubernetes:helm.sh/v4:Chart", "external-secrets")
+	kedaChart := rec.One(t, "kubernetes:helm.sh/v4:Chart", "keda")
+	scaledObject := rec.One(t, "kubernetes:keda.sh/v1alpha1:ScaledObject", "app-scaler")
+	loki := rec.One(t, "kubernetes:helm.sh/v4:Chart", "monitoring-logs-loki")
 
 	cases := []struct {
 		name     string
@@ -177,6 +195,16 @@ func TestDependencies(t *testing.T) {
 		{"monitoring release waits for the StorageClass", monRelease, storageClass, true},
 		{"the ALB's certificate is validated before a listener uses it", params, validation, true},
 		{"ExternalDNS waits for its Pod Identity association", externalDNS, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "external-dns"), true},
+		{"the app's ExternalSecret waits for the operator and its CRDs", externalSecret, eso, true},
+		{"the operator waits for its Pod Identity association", eso, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "external-secrets-controller"), true},
+		{"app release waits for its ExternalSecret", release, externalSecret, true},
+		{"app release waits for the secret's first version", release, rec.One(t, "aws:secretsmanager/secretVersion:SecretVersion", "external-secrets"), true},
+		{"the ScaledObject waits for KEDA", scaledObject, kedaChart, true},
+		{"the ScaledObject waits for the app release", scaledObject, release, true},
+		{"app release does not wait for KEDA", release, kedaChart, false},
+		{"Grafana's Loki data source: monitoring waits for Loki", monRelease, loki, true},
+		{"Loki waits for its Pod Identity association", loki, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "monitoring-logs-loki"), true},
+		{"app release does not wait for Loki", release, loki, false},
 		{"image build does not wait for the cluster", image, cluster, false},
 		{"image build does not wait for the VPC", image, rec.One(t, "aws:ec2/vpc:Vpc", "network"), false},
 		// Teardown runs dependencies in reverse: the releases (whose Ingresses own the ALBs) go
@@ -184,6 +212,8 @@ func TestDependencies(t *testing.T) {
 		{"teardown: app release before cluster", release, cluster, true},
 		{"teardown: monitoring release before cluster", monRelease, cluster, true},
 		{"teardown: ExternalDNS before cluster", externalDNS, cluster, true},
+		{"teardown: the ScaledObject before KEDA", scaledObject, kedaChart, true},
+		{"teardown: the ExternalSecret before the operator", externalSecret, eso, true},
 	}
 	for _, c := range cases {
 		if got := pulumitest.DependsOn(g, c.from.URN, c.to.URN); got != c.want {
@@ -207,22 +237,31 @@ func TestChildrenAreParented(t *testing.T) {
 			}
 		}
 		want := map[string]bool{
-			"flask-eks:app:App::app":                                      true,
-			"random:index/randomPassword:RandomPassword::app-secret-key":  true,
-			"random:index/randomPassword:RandomPassword::app-db-password": true,
-			"flask-eks:monitoring:Monitoring::monitoring":                 true,
+			"flask-eks:app:App::app":                      true,
+			"flask-eks:monitoring:Monitoring::monitoring": true,
+		}
+		if stack == "prod" {
+			// The app's secrets come from Secrets Manager; KEDA scales it.
+			maps.Copy(want, map[string]bool{
+				"flask-eks:externalsecrets:ExternalSecrets::external-secrets": true,
+				"flask-eks:keda:KEDA::keda":                                   true,
+				"flask-eks:keda:ScaledObject::app-scaler":                     true,
+			})
+		} else {
+			want["random:index/randomPassword:RandomPassword::app-secret-key"] = true
+			want["random:index/randomPassword:RandomPassword::app-db-password"] = true
 		}
 		if stack == "local" {
 			want["pulumi:providers:kubernetes::existing-cluster"] = true
 		} else {
 			maps.Copy(want, map[string]bool{
-				"pulumi:providers:aws::aws":                      true,
-				"flask-eks:vpc:Network::network":                 true,
-				"flask-eks:eks:Cluster::cluster":                 true,
-				"flask-eks:app:Image::image":                     true,
-				"flask-eks:dns:Certificate::certificate":         true,
-				"flask-eks:dns:ExternalDNS::external-dns":        true,
-				"flask-eks:addons:MetricsServer::metrics-server": true,
+				"pulumi:providers:aws::aws":                             true,
+				"flask-eks:vpc:Network::network":                        true,
+				"flask-eks:eks:Cluster::cluster":                        true,
+				"flask-eks:app:Image::image":                            true,
+				"flask-eks:dns:Certificate::certificate":                true,
+				"flask-eks:dns:ExternalDNS::external-dns":               true,
+				"flask-eks:metricsserver:MetricsServer::metrics-server": true,
 			})
 		}
 		if !maps.Equal(topLevel, want) {

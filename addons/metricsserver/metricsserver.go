@@ -47,7 +47,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("metrics-server %q: an explicit Kubernetes provider is required", name)
 	}
 	m := &MetricsServer{}
-	if err := ctx.RegisterComponentResource("flask-eks:addons:MetricsServer", name, m, opts...); err != nil {
+	if err := ctx.RegisterComponentResource("flask-eks:metricsserver:MetricsServer", name, m, opts...); err != nil {
 		return nil, fmt.Errorf("registering metrics-server %q: %w", name, err)
 	}
 	ns, err := corev1.GetNamespace(ctx, name+"-kube-system", pulumi.ID(Namespace), nil, pulumi.Parent(m), pulumi.Provider(args.Provider))
