@@ -48,8 +48,8 @@ lint:
 	$(call TOOLS_ENV,staticcheck actionlint helm-docs) && \
 	  "$$STATICCHECK" ./... && "$$STATICCHECK" -tags integration ./... && \
 	  "$$ACTIONLINT" .github/workflows/*.yml && \
-	  "$$HELM_DOCS" $(HELM_DOCS_FLAGS) --dry-run 2>/dev/null | diff -u app/chart/README.md - || \
-	  { echo "app/chart/README.md is out of date: run make chart-readme"; exit 1; }
+	  { "$$HELM_DOCS" $(HELM_DOCS_FLAGS) --dry-run | diff -u app/chart/README.md - || \
+	    { echo "app/chart/README.md is out of date: run make chart-readme"; exit 1; }; }
 
 # The chart's README, generated from the `# --` comments in app/chart/values.yaml.
 HELM_DOCS_FLAGS = --chart-search-root app/chart --sort-values-order file --skip-version-footer --log-level error

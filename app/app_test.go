@@ -29,9 +29,9 @@ const (
 
 // appRun is one run of NewApp under the shared mocks.
 type appRun struct {
-	m                  *pulumitest.Mocks
-	appURL, configURL  *pulumitest.Value
-	classStandIn, gate string // URNs of the ReleaseDependsOn stand-in and the ExternalSecret stand-in
+	m                 *pulumitest.Mocks
+	appURL, configURL *pulumitest.Value
+	classStandIn      string // URN of the ReleaseDependsOn stand-in
 }
 
 // runApp declares an App with a Kubernetes provider and a stand-in for the IngressClass the
