@@ -39,7 +39,7 @@ config.APP_VERSION, else image.tag, else the chart's appVersion.
 
 {{/*
 Selector labels: the stable subset of the labels that Services, the Deployment's selector, topology
-spread constraints, the PDB and the ServiceMonitor match on. They must never change between
+spread constraints, the PDB and the PodMonitor match on. They must never change between
 releases (a Deployment's selector is immutable), so no version here.
 */}}
 {{- define "flask-app.selectorLabels" -}}
