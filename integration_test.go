@@ -75,42 +75,51 @@ func itConfig(logLevel string) auto.ConfigMap {
 	}
 }
 
+// itTarget is what deployToEKS hands the Kubernetes half, on the test's API server: an
+// explicit provider, the eks component's cluster-level classes, the configured image, and the
+// app chart from chartPath (an absolute path, so that the program's chart digest and the
+// provider's chart are the same files). No nodes run, so nothing waits for pods.
+func itTarget(ctx *pulumi.Context, cfg *Config, kubeconfig, chartPath string) (kubeTarget, error) {
+	provider, err := kubernetes.NewProvider(ctx, "apiserver", &kubernetes.ProviderArgs{
+		Kubeconfig: pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
+	})
+	if err != nil {
+		return kubeTarget{}, err
+	}
+	classes, err := eks.NewClasses(ctx, "cluster", &eks.ClassesArgs{
+		Provider:         provider,
+		StorageClassName: storageClassName,
+		ALBs:             []eks.ALBClass{{Name: publicALBClass, Scheme: "internet-facing", GroupName: "flask-eks-it", Default: true}},
+	})
+	if err != nil {
+		return kubeTarget{}, err
+	}
+	return kubeTarget{
+		Provider:         provider,
+		StorageClassName: storageClassName,
+		Classes:          classes.Resources(),
+		Image:            app.ImageFromRef(cfg.App.Image),
+		IngressClass:     publicALBClass,
+		ALBSourceCIDRs:   []string{"10.0.0.0/24", "10.0.1.0/24"},
+		NodeCIDRs:        []string{"10.0.0.0/16"},
+		SkipAwait:        true,
+		ChartPath:        chartPath,
+	}, nil
+}
+
 // kubernetesHalf is the inline program: the cluster-level classes of the eks component and
-// the Kubernetes half of main.go, through an explicit provider for the test's API server, with
-// the app chart from chartPath (an absolute path, so that the program's chart digest and the
-// provider's chart are the same files).
+// the Kubernetes half of main.go (dev's shape: Pulumi-generated secrets, the chart's HPA).
 func kubernetesHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
 		if err != nil {
 			return err
 		}
-		provider, err := kubernetes.NewProvider(ctx, "apiserver", &kubernetes.ProviderArgs{
-			Kubeconfig: pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
-		})
+		target, err := itTarget(ctx, cfg, kubeconfig, chartPath)
 		if err != nil {
 			return err
 		}
-		classes, err := eks.NewClasses(ctx, "cluster", &eks.ClassesArgs{
-			Provider:         provider,
-			StorageClassName: storageClassName,
-			ALBs:             []eks.ALBClass{{Name: publicALBClass, Scheme: "internet-facing", GroupName: "flask-eks-it", Default: true}},
-		})
-		if err != nil {
-			return err
-		}
-		w, err := deployKubernetes(ctx, cfg, kubeTarget{
-			Provider:         provider,
-			StorageClassName: storageClassName,
-			Classes:          classes.Resources(),
-			Image:            app.ImageFromRef(cfg.App.Image),
-			IngressClass:     publicALBClass,
-			ALBSourceCIDRs:   []string{"10.0.0.0/24", "10.0.1.0/24"},
-			NodeCIDRs:        []string{"10.0.0.0/16"},
-			// No nodes: pods never become ready.
-			SkipAwait: true,
-			ChartPath: chartPath,
-		})
+		w, err := deployKubernetes(ctx, cfg, target)
 		if err != nil {
 			return err
 		}
@@ -132,51 +141,21 @@ func addonHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 		// Config refuses keda without monitoring, whose Prometheus KEDA would query; the test's
 		// API server has neither, and nothing here queries.
 		cfg.App.KEDA = true
-		provider, err := kubernetes.NewProvider(ctx, "apiserver", &kubernetes.ProviderArgs{
-			Kubeconfig: pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
-		})
+		target, err := itTarget(ctx, cfg, kubeconfig, chartPath)
 		if err != nil {
 			return err
 		}
-		classes, err := eks.NewClasses(ctx, "cluster", &eks.ClassesArgs{
-			Provider:         provider,
-			StorageClassName: storageClassName,
-			ALBs:             []eks.ALBClass{{Name: publicALBClass, Scheme: "internet-facing", GroupName: "flask-eks-it", Default: true}},
-		})
+		target.SecretSource = &externalsecrets.Store{
+			Region: "eu-west-1", RemoteKey: pulumi.String("flask-eks-integration/app"),
+			RefreshInterval: cfg.App.SecretsRefreshInterval, SkipAwait: true,
+		}
+		w, err := deployKubernetes(ctx, cfg, target)
 		if err != nil {
 			return err
 		}
-		w, err := deployKubernetes(ctx, cfg, kubeTarget{
-			Provider:         provider,
-			StorageClassName: storageClassName,
-			Classes:          classes.Resources(),
-			Image:            app.ImageFromRef(cfg.App.Image),
-			IngressClass:     publicALBClass,
-			ALBSourceCIDRs:   []string{"10.0.0.0/24", "10.0.1.0/24"},
-			NodeCIDRs:        []string{"10.0.0.0/16"},
-			SecretSource: &externalsecrets.Store{
-				Region: "eu-west-1", RemoteKey: pulumi.String("flask-eks-integration/app"),
-				RefreshInterval: cfg.App.SecretsRefreshInterval, SkipAwait: true,
-			},
-			SkipAwait: true,
-			ChartPath: chartPath,
-		})
-		if err != nil {
+		if err := scaleApp(ctx, cfg, target.Provider, keda.Existing(monitoring.PrometheusURL(monitoringNamespace)), w); err != nil {
 			return err
 		}
-		so, err := keda.NewScaledObject(ctx, "app-scaler", &keda.ScaledObjectArgs{
-			Provider:      provider,
-			KEDA:          keda.Existing(monitoring.PrometheusURL(monitoringNamespace)),
-			Namespace:     w.App.Namespace,
-			NamespaceName: cfg.App.Namespace,
-			Deployment:    releaseName,
-			Release:       w.App.Release,
-			Scaling:       appScaling(cfg),
-		})
-		if err != nil {
-			return err
-		}
-		ctx.Export("appHpaName", so.HPAName)
 		w.export(ctx, cfg, pulumi.String(cfg.App.Image))
 		return nil
 	}

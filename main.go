@@ -214,19 +214,9 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		if err != nil {
 			return err
 		}
-		so, err := keda.NewScaledObject(ctx, "app-scaler", &keda.ScaledObjectArgs{
-			Provider:      cluster.Provider,
-			KEDA:          k,
-			Namespace:     w.App.Namespace,
-			NamespaceName: cfg.App.Namespace,
-			Deployment:    releaseName,
-			Release:       w.App.Release,
-			Scaling:       appScaling(cfg),
-		})
-		if err != nil {
+		if err := scaleApp(ctx, cfg, cluster.Provider, k, w); err != nil {
 			return err
 		}
-		ctx.Export("appHpaName", so.HPAName)
 	}
 
 	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{
@@ -502,6 +492,25 @@ func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 	mem := fmt.Sprintf("%dMi", cfg.App.MemoryMiB)
 	s.Resources.RequestsMemory, s.Resources.LimitsMemory = mem, mem
 	return s
+}
+
+// scaleApp declares the app's ScaledObject: KEDA scales the app's Deployment on its request
+// rate, and owns its HPA (exported as appHpaName).
+func scaleApp(ctx *pulumi.Context, cfg *Config, provider *kubernetes.Provider, k *keda.KEDA, w *workloads) error {
+	so, err := keda.NewScaledObject(ctx, "app-scaler", &keda.ScaledObjectArgs{
+		Provider:      provider,
+		KEDA:          k,
+		Namespace:     w.App.Namespace,
+		NamespaceName: cfg.App.Namespace,
+		Deployment:    releaseName,
+		Release:       w.App.Release,
+		Scaling:       appScaling(cfg),
+	})
+	if err != nil {
+		return err
+	}
+	ctx.Export("appHpaName", so.HPAName)
+	return nil
 }
 
 // kedaClients are the namespaces whose pods query Prometheus: KEDA's, when it scales the app.

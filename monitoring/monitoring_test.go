@@ -1,8 +1,6 @@
 package monitoring
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -85,20 +83,8 @@ func mustRun(t *testing.T, mutate func(*MonitoringArgs)) *monRun {
 // program does not model (a typo) fails.
 func (r *monRun) values(t *testing.T) chartValues {
 	t.Helper()
-	raw := r.m.One(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack").Raw["values"]
-	if raw.ContainsSecrets() {
-		t.Fatal("the release's values hold a secret")
-	}
-	b, err := json.Marshal(raw.Mappable())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var v chartValues
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("values do not decode into chartValues: %v", err)
-	}
+	decodeStrict(t, r.m.One(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack").Raw["values"], &v)
 	return v
 }
 

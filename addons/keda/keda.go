@@ -278,34 +278,16 @@ func networkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, arg
 	operator := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(appLabel(OperatorName))},
 	}}
-	if err := egress(ctx, name+"-metrics-apiserver-egress", ns, "metrics-apiserver-to-operator",
-		appLabel(MetricsServerName), operator, addon.TCP(operatorGRPCPort), k8s); err != nil {
+	if err := addon.EgressTo(ctx, name+"-metrics-apiserver-egress", ns, "metrics-apiserver-to-operator",
+		appLabel(MetricsServerName), operator, addon.TCP(operatorGRPCPort), k8s...); err != nil {
 		return err
 	}
 	prometheus := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 		NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{namespaceNameLabel: pulumi.String(args.PrometheusNamespace)}},
 		PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{prometheusPodLabel: pulumi.String(prometheusPodValue)}},
 	}}
-	return egress(ctx, name+"-operator-egress", ns, "operator-to-prometheus",
-		appLabel(OperatorName), prometheus, addon.TCP(prometheusPort), k8s)
-}
-
-// egress declares a NetworkPolicy letting the pods matching pods connect to the ports of to.
-func egress(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName string, pods map[string]string,
-	to networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArray, opts []pulumi.ResourceOption,
-) error {
-	_, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Namespace: ns.Metadata.Name()},
-		Spec: &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(pods)},
-			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-			Egress:      networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{To: to, Ports: ports}},
-		},
-	}, opts...)
-	if err != nil {
-		return fmt.Errorf("creating NetworkPolicy %s: %w", objectName, err)
-	}
-	return nil
+	return addon.EgressTo(ctx, name+"-operator-egress", ns, "operator-to-prometheus",
+		appLabel(OperatorName), prometheus, addon.TCP(prometheusPort), k8s...)
 }
 
 func appLabel(name string) map[string]string { return map[string]string{"app": name} }

@@ -111,13 +111,30 @@ func Peers(cidrs, except []string) networkingv1.NetworkPolicyPeerArray {
 func Ingress(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName string, pods map[string]string,
 	from networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArray, opts ...pulumi.ResourceOption,
 ) error {
+	return onePolicy(ctx, name, ns, objectName, pods, &networkingv1.NetworkPolicySpecArgs{
+		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
+		Ingress:     networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: ports}},
+	}, opts)
+}
+
+// EgressTo declares a NetworkPolicy letting the pods matching pods connect to the ports of to.
+func EgressTo(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName string, pods map[string]string,
+	to networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArray, opts ...pulumi.ResourceOption,
+) error {
+	return onePolicy(ctx, name, ns, objectName, pods, &networkingv1.NetworkPolicySpecArgs{
+		PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
+		Egress:      networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{To: to, Ports: ports}},
+	}, opts)
+}
+
+// onePolicy declares the NetworkPolicy objectName in ns for the pods matching pods.
+func onePolicy(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName string, pods map[string]string,
+	spec *networkingv1.NetworkPolicySpecArgs, opts []pulumi.ResourceOption,
+) error {
+	spec.PodSelector = &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(pods)}
 	_, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(objectName), Namespace: ns.Metadata.Name()},
-		Spec: &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(pods)},
-			PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
-			Ingress:     networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: ports}},
-		},
+		Spec:     spec,
 	}, opts...)
 	if err != nil {
 		return fmt.Errorf("creating NetworkPolicy %s: %w", objectName, err)
