@@ -92,13 +92,20 @@ class Stats:
             getattr(self, table)[kind] += 1
 
 
+def connect(port):
+    """Open a connection to the server on loopback, or back off briefly and return None."""
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=5)
+    except OSError:
+        time.sleep(0.2)
+        return None
+
+
 def idle_client(port, stop, stats):
     """Connect and send nothing; when the server hangs up, reconnect (if RECONNECT)."""
     while not stop.is_set():
-        try:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
-            time.sleep(0.2)
+        sock = connect(port)
+        if sock is None:
             continue
         stats.add("connects", "idle")
         sock.settimeout(0.5)
@@ -122,10 +129,8 @@ def idle_client(port, stop, stats):
 def slow_client(port, stop, stats):
     """Send SLOW_HEAD one byte every SLOW_INTERVAL; reconnect when the server hangs up."""
     while not stop.is_set():
-        try:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
-            time.sleep(0.2)
+        sock = connect(port)
+        if sock is None:
             continue
         stats.add("connects", "slow")
         try:
