@@ -20,7 +20,7 @@ import (
 // (https://github.com/kubernetes-sigs/metrics-server/releases/tag/metrics-server-helm-chart-3.13.1,
 // app v0.8.1), listed in the chart repository's index.yaml. Its templates carry no Helm hooks, so
 // it is a Pulumi Chart v4. Value keys checked in charts/metrics-server/values.yaml at that tag:
-// replicas, podDisruptionBudget.{enabled,maxUnavailable}, resources.
+// replicas, updateStrategy, affinity, podDisruptionBudget.{enabled,maxUnavailable}, resources.
 var Chart = addon.Chart{Name: "metrics-server", Repo: "https://kubernetes-sigs.github.io/metrics-server/", Version: "3.13.1"}
 
 // Namespace is where metrics-server runs, as upstream installs it.
@@ -39,9 +39,10 @@ type MetricsServer struct {
 	Chart *helmv4.Chart
 }
 
-// New installs metrics-server in kube-system: two replicas with a disruption budget, so that a
-// node replacement never leaves the HPAs blind. It schedules on Auto Mode's general-purpose pool
-// (no node selector; its priority class is system-cluster-critical).
+// New installs metrics-server in kube-system, highly available as upstream's release-ha manifests
+// make it: two replicas on different nodes with a disruption budget, so that a node replacement
+// never leaves the HPAs blind. It schedules on Auto Mode's general-purpose pool (no node
+// selector; its priority class is system-cluster-critical).
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MetricsServer, error) {
 	if args == nil || args.Provider == nil {
 		return nil, fmt.Errorf("metrics-server %q: an explicit Kubernetes provider is required", name)
@@ -54,14 +55,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, fmt.Errorf("metrics-server %q: reading kube-system: %w", name, err)
 	}
-	values := pulumi.Map{
-		"replicas":            pulumi.Int(2),
-		"podDisruptionBudget": pulumi.Map{"enabled": pulumi.Bool(true), "maxUnavailable": pulumi.Int(1)},
-		"resources": pulumi.Map{"requests": pulumi.Map{
-			"cpu": pulumi.String("100m"), "memory": pulumi.String("200Mi"),
-		}},
-	}
-	m.Chart, err = addon.Install(ctx, name, Chart, ns, values, args.Provider, pulumi.Parent(m), pulumi.DependsOn(args.DependsOn))
+	m.Chart, err = addon.Install(ctx, name, Chart, ns, pulumi.ToMap(chartValues()), args.Provider, pulumi.Parent(m), pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("metrics-server %q: %w", name, err)
 	}
@@ -69,4 +63,26 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("metrics-server %q: registering outputs: %w", name, err)
 	}
 	return m, nil
+}
+
+// chartValues are the chart's values: upstream's high-availability component
+// (manifests/components/high-availability at the same tag: two replicas, required anti-affinity
+// on the node's hostname, one unavailable at a time) in the chart's keys. The anti-affinity
+// selects the chart's selector labels (app.kubernetes.io/name and instance, the release being
+// named after the chart).
+func chartValues() map[string]any {
+	return map[string]any{
+		"replicas":       2,
+		"updateStrategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 1}},
+		"affinity": map[string]any{"podAntiAffinity": map[string]any{
+			"requiredDuringSchedulingIgnoredDuringExecution": []any{map[string]any{
+				"labelSelector": map[string]any{"matchLabels": map[string]any{
+					"app.kubernetes.io/name": Chart.Name, "app.kubernetes.io/instance": Chart.Name,
+				}},
+				"topologyKey": "kubernetes.io/hostname",
+			}},
+		}},
+		"podDisruptionBudget": map[string]any{"enabled": true, "maxUnavailable": 1},
+		"resources":           map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "200Mi"}},
+	}
 }

@@ -251,6 +251,8 @@ func (m *Mocks) respond(args pulumi.MockResourceArgs) (string, map[string]any) {
 	switch {
 	case strings.HasPrefix(args.TypeToken, "pulumi:providers:"):
 		return mockID("provider", args.Name), nil
+	case strings.HasPrefix(args.TypeToken, "kubernetes:") && args.ID != "":
+		return args.ID, map[string]any{"metadata": readMetadata(args.ID)}
 	case strings.HasPrefix(args.TypeToken, "kubernetes:"):
 		return kubernetesObject(args)
 	case !args.Custom:
@@ -300,6 +302,15 @@ func kubernetesObject(args pulumi.MockResourceArgs) (string, map[string]any) {
 	named := meta.ObjectValue().Copy()
 	named["name"] = resource.NewStringProperty(args.Name + "-" + mockID("", args.Name)[1:9])
 	return kubernetesID(resource.PropertyMap{"metadata": resource.NewObjectProperty(named)}), map[string]any{"metadata": named.Mappable()}
+}
+
+// readMetadata is the metadata of an object read by its ID (namespace/name or name), as the
+// Kubernetes provider returns it from the live object.
+func readMetadata(id string) map[string]any {
+	if ns, name, ok := strings.Cut(id, "/"); ok {
+		return map[string]any{"name": name, "namespace": ns}
+	}
+	return map[string]any{"name": id}
 }
 
 // kubernetesID is what the Kubernetes provider uses as an ID: namespace/name or name.
