@@ -1,4 +1,4 @@
-"""The image recipe cannot be built here (no Docker engine); pin down what the chart relies on."""
+"""The image recipe, checked as text without building it: pin down what the chart relies on."""
 
 import re
 import subprocess
