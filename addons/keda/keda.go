@@ -63,7 +63,12 @@ type Args struct {
 	Provider *kubernetes.Provider
 	// APICIDRs hold the EKS API server's network interfaces (the VPC). KEDA's pods reach the API
 	// server there, and the API server calls the metrics API server (6443) and the admission
-	// webhooks (9443) from there.
+	// webhooks (9443) from there. The security groups already admit those calls: Auto Mode's
+	// nodes carry the cluster security group eks-cluster-sg-* (the default NodeClass;
+	// https://docs.aws.amazon.com/eks/latest/userguide/auto-networking.html), which is also on
+	// the control plane's network interfaces and admits all traffic from itself
+	// (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html), so only these
+	// NetworkPolicies decide.
 	APICIDRs []string
 	// PrometheusNamespace is where kube-prometheus-stack runs (monitoring.NewMonitoring's
 	// Namespace). The operator may reach Prometheus there, on 9090, and ScaledObjects query
