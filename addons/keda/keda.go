@@ -204,7 +204,8 @@ func (r resources) values() map[string]any {
 // metricServer,webhooks} (467-499), podSecurityContext.{operator,metricServer,webhooks}
 // (501-524), resources.{operator,metricServer,webhooks} (546-570),
 // permissions.{metricServer,operator}.restrict.secret (917, 922), enableServiceLinks (955).
-// TestChartValuesExist checks them against the chart in testdata.
+// TestChartValuesExist checks them against that chart, which the tests render from the module
+// proxy (kubetest.KEDAChartsModule).
 func chartValues(args *Args) map[string]any {
 	replicas := max(args.Replicas, 1)
 	pdb := map[string]any{}

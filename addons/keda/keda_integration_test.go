@@ -57,7 +57,7 @@ func TestAgainstAPIServer(t *testing.T) {
 		}
 	}
 
-	manifests, err := chartrender.Render(vendoredChart, d.chartValues(t), ChartPin.Name, Namespace, testKubeVersion)
+	manifests, err := chartrender.Render(chartDir(t), d.chartValues(t), ChartPin.Name, Namespace, testKubeVersion)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/kubetest"
 	"github.com/example/flask-eks/internal/pulumitest"
 	"github.com/example/flask-eks/monitoring"
 )
@@ -34,9 +35,7 @@ const (
 	namespaceType    = "kubernetes:core/v1:Namespace"
 	policyType       = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 	scaledObjectType = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-	// vendoredChart is ChartPin's chart, copied from the tag (testdata/README.md).
-	vendoredChart   = "testdata/keda-2.20.2"
-	testKubeVersion = "v1.35.0"
+	testKubeVersion  = "v1.35.0"
 )
 
 var testScaling = Scaling{MinReplicas: 2, MaxReplicas: 10, TargetRequestsPerSecond: 50}
@@ -95,6 +94,28 @@ func deploy(t *testing.T, scaling Scaling) *deployment {
 	return d
 }
 
+// chartDir is ChartPin's chart at its release tag, from the module proxy
+// (kubetest.KEDAChartsModule); TestChartDirIsThePin checks that it is that version.
+func chartDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(kubetest.ModuleDir(t, kubetest.KEDAChartsModule), ChartPin.Name)
+}
+
+// TestChartDirIsThePin keeps the rendered chart and ChartPin on one version.
+func TestChartDirIsThePin(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(chartDir(t), "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct{ Name, Version string }
+	if err := yaml.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Name != ChartPin.Name || meta.Version != ChartPin.Version {
+		t.Errorf("rendered chart %s %s, ChartPin %s %s: move kubetest.KEDAChartsModule with the pin", meta.Name, meta.Version, ChartPin.Name, ChartPin.Version)
+	}
+}
+
 // chartInputs are the values the program passed to the KEDA chart, as the engine got them.
 func (d *deployment) chartValues(t *testing.T) map[string]any {
 	t.Helper()
@@ -105,13 +126,13 @@ func (d *deployment) chartValues(t *testing.T) map[string]any {
 	return chart.Inputs["values"].(map[string]any)
 }
 
-// rendered is the vendored chart rendered with the program's values, in namespace keda, as
+// rendered is the pinned chart rendered with the program's values, in namespace keda, as
 // generic objects by kind.
 type rendered map[string][]map[string]any
 
 func renderKEDA(t *testing.T, values map[string]any) rendered {
 	t.Helper()
-	manifests, err := chartrender.Render(vendoredChart, values, ChartPin.Name, Namespace, testKubeVersion)
+	manifests, err := chartrender.Render(chartDir(t), values, ChartPin.Name, Namespace, testKubeVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +306,7 @@ func TestKEDAReplicas(t *testing.T) {
 // pinned tag: a misspelt key would otherwise be ignored without a word (the chart has no
 // values.schema.json).
 func TestChartValuesExist(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(vendoredChart, "values.yaml"))
+	b, err := os.ReadFile(filepath.Join(chartDir(t), "values.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

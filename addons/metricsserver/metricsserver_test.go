@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/kubetest"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -26,9 +27,29 @@ const (
 	componentType = "flask-eks:metricsserver:MetricsServer"
 	chartType     = "kubernetes:helm.sh/v4:Chart"
 	namespaceType = "kubernetes:core/v1:Namespace"
-	// vendoredChart is Chart's chart, copied from the tag (testdata/README.md).
-	vendoredChart = "testdata/metrics-server-3.13.1"
 )
+
+// chartDir is Chart's chart at its release, from the module proxy (kubetest.MetricsServerModule);
+// TestChartDirIsThePin checks that it is that version.
+func chartDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(kubetest.ModuleDir(t, kubetest.MetricsServerModule), "charts", Chart.Name)
+}
+
+// TestChartDirIsThePin keeps the rendered chart and Chart on one version.
+func TestChartDirIsThePin(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(chartDir(t), "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct{ Name, Version string }
+	if err := yaml.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Name != Chart.Name || meta.Version != Chart.Version {
+		t.Errorf("rendered chart %s %s, Chart %s %s: move kubetest.MetricsServerModule with the pin", meta.Name, meta.Version, Chart.Name, Chart.Version)
+	}
+}
 
 // TestChartIsPinnedInKubeSystemAfterItsDependencies runs New as main.go does and checks the
 // chart resource: the pinned chart and repository, kube-system (read, never created), the
@@ -107,7 +128,7 @@ func TestNewWithoutProviderFails(t *testing.T) {
 // anti-affinity must select the Deployment's own pods, or it is a no-op), a budget over the
 // same pods that lets one go at a time, a rolling update of one at a time, and requests.
 func TestRenderedChartIsHighlyAvailable(t *testing.T) {
-	manifests, err := chartrender.Render(vendoredChart, chartValues(), Chart.Name, Namespace, "v1.35.0")
+	manifests, err := chartrender.Render(chartDir(t), chartValues(), Chart.Name, Namespace, "v1.35.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +191,7 @@ func TestRenderedChartIsHighlyAvailable(t *testing.T) {
 // values.yaml at the pinned tag: the chart has no values.schema.json, so a misspelt key would be
 // ignored without a word.
 func TestChartValuesExist(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(vendoredChart, "values.yaml"))
+	b, err := os.ReadFile(filepath.Join(chartDir(t), "values.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

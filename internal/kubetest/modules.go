@@ -18,6 +18,19 @@ const (
 	KEDAModule            = "github.com/kedacore/keda/v2@v2.20.2"
 )
 
+// The Go modules whose trees hold a pinned chart at exactly its release, so that the tests
+// render the chart the program installs without a copy in this repository. The module proxy
+// serves any tagged GitHub repository as a module.
+const (
+	// KEDAChartsModule is kedacore/charts at its tag v2.20.2, the release of chart keda 2.20.2
+	// (directory keda/).
+	KEDAChartsModule = "github.com/kedacore/charts@v2.20.2+incompatible"
+	// MetricsServerModule is kubernetes-sigs/metrics-server at v0.9.0, whose
+	// charts/metrics-server is chart 3.13.1, identical to the chart's release tag
+	// metrics-server-helm-chart-3.13.1 (git diff of that directory between the tags is empty).
+	MetricsServerModule = "sigs.k8s.io/metrics-server@v0.9.0"
+)
+
 // ModuleDir returns the directory of a Go module ("path@version") in the module cache,
 // downloading it through the module proxy if it is not there. It runs outside any module, so
 // go.mod and go.sum stay untouched.
