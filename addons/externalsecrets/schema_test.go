@@ -25,7 +25,14 @@ import (
 // version, so the objects are checked against the CRD schema instead, as the API server would.
 // In v1.3.2 as at helm-chart-2.9.0 (the pinned chart), SecretStore and ExternalSecret are
 // served and stored as v1 and v1beta1 is not served; TestCRDServesV1 checks the first half
-// here. ESO_CRD_DIR overrides the directory (e.g. the CRDs of another release).
+// here. Between the two releases the v1 schemas only grew or loosened (compared field by field
+// at the tags v1.3.2 and helm-chart-2.9.0): new optional fields (syncWindows, nullBytePolicy,
+// valuesDecodingStrategy, the AWS provider's sessionTagsPolicy and customSessionTags), wider
+// enums (creationPolicy CreateOrMerge, service CertificateManager, generator kinds), defaults
+// dropped from remoteRef's strategies, and SecretStore.spec.refreshInterval widened to int or
+// string. None of that touches a field this program sets, so an object v1.3.2's schema accepts
+// is accepted by the installed CRDs too. ESO_CRD_DIR overrides the directory (e.g. the CRDs of
+// another release).
 const CRDModule = kubetest.ExternalSecretsModule
 
 // crdDir returns the CRD directory of CRDModule in the module cache.
