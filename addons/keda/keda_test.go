@@ -94,26 +94,10 @@ func deploy(t *testing.T, scaling Scaling) *deployment {
 	return d
 }
 
-// chartDir is ChartPin's chart at its release tag, from the module proxy
-// (kubetest.KEDAChartsModule); TestChartDirIsThePin checks that it is that version.
+// chartDir is ChartPin's chart at its release tag, from the module proxy (kubetest.KEDAChartsModule).
 func chartDir(t testing.TB) string {
 	t.Helper()
-	return filepath.Join(kubetest.ModuleDir(t, kubetest.KEDAChartsModule), ChartPin.Name)
-}
-
-// TestChartDirIsThePin keeps the rendered chart and ChartPin on one version.
-func TestChartDirIsThePin(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(chartDir(t), "Chart.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta struct{ Name, Version string }
-	if err := yaml.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
-	if meta.Name != ChartPin.Name || meta.Version != ChartPin.Version {
-		t.Errorf("rendered chart %s %s, ChartPin %s %s: move kubetest.KEDAChartsModule with the pin", meta.Name, meta.Version, ChartPin.Name, ChartPin.Version)
-	}
+	return kubetest.ChartDir(t, kubetest.KEDAChartsModule, ChartPin.Name, ChartPin.Name, ChartPin.Version)
 }
 
 // chartInputs are the values the program passed to the KEDA chart, as the engine got them.

@@ -29,26 +29,10 @@ const (
 	namespaceType = "kubernetes:core/v1:Namespace"
 )
 
-// chartDir is Chart's chart at its release, from the module proxy (kubetest.MetricsServerModule);
-// TestChartDirIsThePin checks that it is that version.
+// chartDir is Chart's chart at its release tag, from the module proxy (kubetest.MetricsServerModule).
 func chartDir(t testing.TB) string {
 	t.Helper()
-	return filepath.Join(kubetest.ModuleDir(t, kubetest.MetricsServerModule), "charts", Chart.Name)
-}
-
-// TestChartDirIsThePin keeps the rendered chart and Chart on one version.
-func TestChartDirIsThePin(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(chartDir(t), "Chart.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta struct{ Name, Version string }
-	if err := yaml.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
-	if meta.Name != Chart.Name || meta.Version != Chart.Version {
-		t.Errorf("rendered chart %s %s, Chart %s %s: move kubetest.MetricsServerModule with the pin", meta.Name, meta.Version, Chart.Name, Chart.Version)
-	}
+	return kubetest.ChartDir(t, kubetest.MetricsServerModule, "charts/"+Chart.Name, Chart.Name, Chart.Version)
 }
 
 // TestChartIsPinnedInKubeSystemAfterItsDependencies runs New as main.go does and checks the

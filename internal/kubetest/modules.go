@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // The Go modules whose published CRDs the tests install: External Secrets (config/crds/bases;
@@ -63,4 +65,24 @@ func CRDFiles(t testing.TB, module, dir, pattern string) []string {
 		t.Fatalf("no %s in %s of %s (%v)", pattern, dir, module, err)
 	}
 	return files
+}
+
+// ChartDir returns the chart directory dir of a module ("path@version"), failing the test
+// unless its Chart.yaml names chart name at version: the rendered chart and the program's pin
+// must move together.
+func ChartDir(t testing.TB, module, dir, name, version string) string {
+	t.Helper()
+	chart := filepath.Join(ModuleDir(t, module), dir)
+	b, err := os.ReadFile(filepath.Join(chart, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct{ Name, Version string }
+	if err := yaml.Unmarshal(b, &meta); err != nil {
+		t.Fatalf("%s: %v", module, err)
+	}
+	if meta.Name != name || meta.Version != version {
+		t.Fatalf("%s holds chart %s %s, the program pins %s %s: move the module with the pin", module, meta.Name, meta.Version, name, version)
+	}
+	return chart
 }
