@@ -70,6 +70,10 @@ const maxNamePrefix = 31
 // namePrefix names the physical resources of a stack: "flask-eks-dev".
 func (c *Config) namePrefix() string { return c.Project + "-" + c.Stack }
 
+// prod reports whether this is a prod stack, which protects what is expensive to lose and
+// refuses settings the other stacks only warn about.
+func (c *Config) prod() bool { return c.Environment == envProd }
+
 // NetworkConfig shapes the VPC.
 type NetworkConfig struct {
 	VpcCidr string
@@ -554,10 +558,10 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 		switch {
 		case !ok:
 			r.fail("publicAccessCidrs", "%q is not an IPv4 network CIDR; accepted: CIDRs such as 192.168.10.0/24 with no host bits", cidr)
-		case c.Environment == envProd && cl.EndpointPublicAccess && p.Bits() < 16:
+		case c.prod() && cl.EndpointPublicAccess && p.Bits() < 16:
 			// Catches 0.0.0.0/0 and every split of it (0.0.0.0/1 with 128.0.0.0/1, ...).
 			r.fail("publicAccessCidrs", "%q is a /%d and opens the prod API endpoint to a large part of the internet; accepted: /16 or narrower CIDRs of your runners and offices, or endpointPublicAccess false", cidr, p.Bits())
-		case c.Environment == envProd && cl.EndpointPublicAccess && validate.DocumentationRange(p):
+		case c.prod() && cl.EndpointPublicAccess && validate.DocumentationRange(p):
 			r.fail("publicAccessCidrs", "%q is an RFC 5737 documentation range that no client has, so the prod API would be unreachable; accepted: the egress CIDRs of your deploy runners and offices, or endpointPublicAccess false with a runner inside the VPC", cidr)
 		}
 	}
@@ -575,12 +579,12 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 		}
 	}
 	seen := map[string]string{}
-	for _, key := range []string{"adminPrincipalArns", "viewerPrincipalArns"} {
-		arns := cl.AdminPrincipalArns
-		if key == "viewerPrincipalArns" {
-			arns = cl.ViewerPrincipalArns
-		}
-		for _, arn := range arns {
+	for _, list := range []struct {
+		key  string
+		arns []string
+	}{{"adminPrincipalArns", cl.AdminPrincipalArns}, {"viewerPrincipalArns", cl.ViewerPrincipalArns}} {
+		key := list.key
+		for _, arn := range list.arns {
 			if !validate.IAMPrincipalARN(arn) {
 				r.fail(key, "%q is not an IAM role or user ARN; accepted: arn:aws:iam::<account>:role/<name> or :user/<name> (not an assumed-role session ARN)", arn)
 				continue
@@ -632,13 +636,13 @@ func readAddons(r *reader, c *Config) {
 			r.fail("logs", "true needs monitoringEnabled; accepted: false, or monitoringEnabled true (Loki is Grafana's log data source)")
 		}
 	}
-	if c.Environment == envProd {
+	if c.prod() {
 		for _, addon := range []struct {
 			key string
 			on  bool
 		}{{"externalSecrets", a.ExternalSecrets}, {"keda", a.KEDA}, {"logs", m.Logs}} {
-			if key := addon.key; !addon.on {
-				r.warn("%s is off on a prod stack: prod runs every platform add-on unless there is a reason not to (docs/configuration.md)", key)
+			if !addon.on {
+				r.warn("%s is off on a prod stack: prod runs every platform add-on unless there is a reason not to (docs/configuration.md)", addon.key)
 			}
 		}
 	}
@@ -773,7 +777,7 @@ func readIngress(r *reader, c *Config) IngressConfig {
 	if in.Domain == "" && in.CertificateArn != "" {
 		r.fail("certificateArn", "is set without domain; accepted: a certificate together with the host name it covers (a certificate cannot match the ALB's generated name)")
 	}
-	if c.Environment == envProd && c.ClusterMode == modeEKS && in.Domain == "" {
+	if c.prod() && c.ClusterMode == modeEKS && in.Domain == "" {
 		r.fail("domain", "is empty on a prod stack; accepted: the app's host name (prod serves HTTPS on its own domain; the ALB's generated name has no valid certificate)")
 	}
 	if in.CertificateArn != "" {

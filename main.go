@@ -11,6 +11,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -78,7 +79,9 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		return fmt.Errorf("creating AWS provider: %w", err)
 	}
 	withAWS := pulumi.Providers(awsProvider)
-	prod := cfg.Environment == envProd
+	prod := cfg.prod()
+	// The VPC holds the nodes and the EKS API server's network interfaces.
+	vpcCIDRs := []string{cfg.Network.VpcCidr}
 
 	network, err := vpc.NewNetwork(ctx, "network", &vpc.NetworkArgs{
 		CidrBlock:  cfg.Network.VpcCidr,
@@ -160,7 +163,7 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 			Region:          cfg.Region,
 			NamePrefix:      cfg.namePrefix(),
 			RefreshInterval: cfg.App.SecretsRefreshInterval,
-			APICIDRs:        []string{cfg.Network.VpcCidr},
+			APICIDRs:        vpcCIDRs,
 			Protect:         prod,
 			DependsOn:       classes,
 		}, withAWS); err != nil {
@@ -179,7 +182,7 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 		AppVersion:     image.Tag,
 		IngressClass:   publicALBClass,
 		ALBSourceCIDRs: publicSubnets,
-		NodeCIDRs:      []string{cfg.Network.VpcCidr},
+		NodeCIDRs:      vpcCIDRs,
 		GrafanaClass:   grafanaClass(cfg),
 	}
 	if secrets != nil {
@@ -188,7 +191,7 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	// An internal ALB sits in the private subnets; Grafana's is internal unless public.
 	target.GrafanaSourceCIDRs = publicSubnets
 	if cfg.Ingress.GrafanaExposure == grafanaInternal {
-		target.GrafanaSourceCIDRs = []string{cfg.Network.VpcCidr}
+		target.GrafanaSourceCIDRs = vpcCIDRs
 	}
 	// The components' AWS children (Pod Identity roles) take the tagged provider from here.
 	w, err := deployKubernetes(ctx, cfg, target, withAWS)
@@ -197,14 +200,13 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	if cfg.App.KEDA {
-		prod := cfg.Environment == envProd
 		replicas := 1
 		if prod {
 			replicas = 2
 		}
 		k, err := keda.New(ctx, "keda", &keda.Args{
 			Provider:            cluster.Provider,
-			APICIDRs:            []string{cfg.Network.VpcCidr},
+			APICIDRs:            vpcCIDRs,
 			PrometheusNamespace: monitoringNamespace,
 			WatchNamespace:      w.App.Namespace,
 			WatchNamespaceName:  cfg.App.Namespace,
@@ -231,7 +233,7 @@ func deployToEKS(ctx *pulumi.Context, cfg *Config) error {
 			Region:      cfg.Region,
 			Zone:        zone,
 			OwnerID:     cfg.namePrefix(),
-			APICIDRs:    []string{cfg.Network.VpcCidr},
+			APICIDRs:    vpcCIDRs,
 			DependsOn:   classes,
 		}, withAWS); err != nil {
 			return err
@@ -386,15 +388,13 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		Secrets:          secrets,
 		ReleaseDependsOn: t.Classes,
 		SkipAwait:        t.SkipAwait,
+		AppVersion:       t.AppVersion,
 	}
 	if t.IngressClass != "" {
 		args.IngressClassName = pulumi.String(t.IngressClass)
 	}
 	if len(cfg.App.PodIdentityPolicyArns) > 0 && t.ClusterName != nil {
 		args.PodIdentity = &app.PodIdentityArgs{ClusterName: t.ClusterName, PolicyArns: cfg.App.PodIdentityPolicyArns}
-	}
-	if t.AppVersion != nil {
-		args.AppVersion = t.AppVersion
 	}
 	w := &workloads{}
 	var err error
@@ -434,7 +434,7 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		if t.ClusterName == nil {
 			return nil, fmt.Errorf("logs need the EKS cluster (Pod Identity for Loki's bucket)")
 		}
-		prod := cfg.Environment == envProd
+		prod := cfg.prod()
 		margs.Logs = monitoring.LogsSettings{
 			Enabled:       true,
 			ClusterName:   t.ClusterName,
@@ -534,7 +534,8 @@ func appScaling(cfg *Config) keda.Scaling {
 // isSlackWebhook reports whether url is a Slack incoming webhook, which takes Slack's message
 // format rather than Alertmanager's generic webhook payload.
 func isSlackWebhook(url string) bool {
-	return len(url) > len("https://hooks.slack.com/") && url[:len("https://hooks.slack.com/")] == "https://hooks.slack.com/"
+	rest, ok := strings.CutPrefix(url, "https://hooks.slack.com/")
+	return ok && rest != ""
 }
 
 // appSecrets returns SECRET_KEY and DB_PASSWORD as Pulumi secrets: from
