@@ -140,7 +140,9 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(a), pulumi.Provider(args.Provider)}
 
-	ns, err := newNamespace(ctx, name, args.Namespace, k8s)
+	// The restricted Pod Security Standard (the chart's pods comply) and default deny: the
+	// chart's own NetworkPolicy admits the app's traffic.
+	ns, err := kube.Namespace(ctx, name, args.Namespace, "restricted", k8s...)
 	if err != nil {
 		return nil, fmt.Errorf("app %q: %w", name, err)
 	}
@@ -259,25 +261,6 @@ func (a *AppArgs) validate() error {
 		return fmt.Errorf("pod identity needs ClusterName and at least one policy ARN")
 	}
 	return nil
-}
-
-// newNamespace declares the app's namespace, enforcing the restricted Pod Security Standard
-// (the chart's pods comply), and a default-deny NetworkPolicy in it: every pod gets only the
-// traffic a policy of its own admits (the chart's).
-func newNamespace(ctx *pulumi.Context, name, namespace string, k8s []pulumi.ResourceOption) (*corev1.Namespace, error) {
-	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(namespace),
-			Labels: kube.PodSecurityLabels("restricted"),
-		},
-	}, k8s...)
-	if err != nil {
-		return nil, fmt.Errorf("creating namespace: %w", err)
-	}
-	if _, err := kube.DefaultDeny(ctx, name+"-default-deny", ns, k8s...); err != nil {
-		return nil, err
-	}
-	return ns, nil
 }
 
 // podIdentity gives the app's ServiceAccount the configured policies through EKS Pod Identity.

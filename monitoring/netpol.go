@@ -14,18 +14,12 @@ import (
 
 // Ports the monitoring stack listens on or reaches.
 const (
-	grafanaPort       = 3000  // Grafana's container port ("grafana")
-	prometheusPort    = 9090  // Prometheus's web port
-	kubeletPort       = 10250 // kubelets (cAdvisor, the kubelet's metrics); the operator's webhook
-	nodeExporterPort  = 9100  // node-exporter, on the node's network
-	apiServerPort     = 443   // the EKS API server's network interfaces in the VPC
-	appAdminPortName  = "admin"
-	externalHTTPSPort = 443
-	// The EKS Pod Identity agent, on every node's link-local address
-	// (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
-	// considerations": port 80 on 169.254.170.23, the node's link-local address).
-	podIdentityAgentCIDR = "169.254.170.23/32"
-	podIdentityAgentPort = 80
+	grafanaPort      = 3000  // Grafana's container port ("grafana")
+	prometheusPort   = 9090  // Prometheus's web port
+	kubeletPort      = 10250 // kubelets (cAdvisor, the kubelet's metrics); the operator's webhook
+	nodeExporterPort = 9100  // node-exporter, on the node's network
+	apiServerPort    = 443   // the EKS API server's network interfaces in the VPC
+	appAdminPortName = "admin"
 )
 
 // newNetworkPolicies closes the monitoring namespace and opens what each part needs:
@@ -52,11 +46,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	}
 	egress := networkingv1.NetworkPolicyEgressRuleArray{
 		&networkingv1.NetworkPolicyEgressRuleArgs{To: sameNamespace},
-		// DNS, wherever the resolver is (EKS Auto Mode answers on the node itself).
-		&networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
-			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
-			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
-		}},
+		addon.DNSEgress(),
 		&networkingv1.NetworkPolicyEgressRuleArgs{To: vpc, Ports: addon.TCP(apiServerPort, kubeletPort, nodeExporterPort)},
 		&networkingv1.NetworkPolicyEgressRuleArgs{
 			To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
@@ -82,10 +72,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	// Alertmanager sends to its webhook on the internet.
 	alertmanager := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("alertmanager")}}
 	if err := policy(ctx, name+"-alertmanager-egress", ns, "alertmanager-egress", alertmanager, nil,
-		networkingv1.NetworkPolicyEgressRuleArray{&networkingv1.NetworkPolicyEgressRuleArgs{
-			To:    addon.Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}),
-			Ports: addon.TCP(externalHTTPSPort),
-		}}, opts); err != nil {
+		networkingv1.NetworkPolicyEgressRuleArray{addon.InternetHTTPSEgress()}, opts); err != nil {
 		return err
 	}
 
@@ -155,30 +142,20 @@ func newLogsNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespa
 			&networkingv1.NetworkPolicyIngressRuleArgs{From: peer(loki), Ports: lokiSelf},
 		},
 		networkingv1.NetworkPolicyEgressRuleArray{
-			dnsEgress(),
+			addon.DNSEgress(),
 			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: lokiSelf},
 			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(byName("alertmanager")), Ports: addon.TCP(alertmanagerPort)},
-			&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers([]string{podIdentityAgentCIDR}, nil), Ports: addon.TCP(podIdentityAgentPort)},
-			&networkingv1.NetworkPolicyEgressRuleArgs{
-				To: addon.Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}), Ports: addon.TCP(externalHTTPSPort),
-			},
+			addon.PodIdentityAgentEgress(),
+			addon.InternetHTTPSEgress(),
 		}, opts); err != nil {
 		return err
 	}
 	return policy(ctx, name+"-alloy", ns, "alloy", alloy, nil,
 		networkingv1.NetworkPolicyEgressRuleArray{
-			dnsEgress(),
+			addon.DNSEgress(),
 			&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers(args.NodeCIDRs, nil), Ports: addon.TCP(apiServerPort)},
 			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: addon.TCP(lokiHTTPPort)},
 		}, opts)
-}
-
-// dnsEgress allows DNS, wherever the resolver is (EKS Auto Mode answers on the node itself).
-func dnsEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
-	return &networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
-		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
-		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
-	}}
 }
 
 // policy declares one NetworkPolicy; nil rule lists leave that direction to other policies.

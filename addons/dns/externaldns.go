@@ -78,7 +78,7 @@ func NewExternalDNS(ctx *pulumi.Context, name string, args *ExternalDNSArgs, opt
 		return nil, fmt.Errorf("external-dns %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(args.Provider)}
-	ns, err := addon.Namespace(ctx, name+"-ns", ExternalDNSNamespace, "", addon.Egress{
+	ns, err := addon.Namespace(ctx, name+"-ns", ExternalDNSNamespace, addon.Egress{
 		APICIDRs: args.APICIDRs, Internet: true, PodIdentity: true,
 	}, k8s...)
 	if err != nil {

@@ -174,8 +174,8 @@ func operatorPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, ap
 			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(controllerPods)},
 			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
 			Egress: networkingv1.NetworkPolicyEgressRuleArray{
-				&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}), Ports: addon.TCP(443)},
-				&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers([]string{"169.254.170.23/32"}, nil), Ports: addon.TCP(80)},
+				addon.InternetHTTPSEgress(),
+				addon.PodIdentityAgentEgress(),
 			},
 		},
 	}, opts...); err != nil {

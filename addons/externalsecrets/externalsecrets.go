@@ -301,14 +301,14 @@ func ReadPolicy(secretArn, keyArn, region string) (string, error) {
 func (e *ExternalSecrets) declareNamespaces(ctx *pulumi.Context, name string) error {
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(e.args.Provider)}
 	var err error
-	e.operatorNS, err = addon.Namespace(ctx, name+"-ns", OperatorNamespace, "", addon.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
+	e.operatorNS, err = addon.Namespace(ctx, name+"-ns", OperatorNamespace, addon.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
 	if err != nil {
 		return err
 	}
 	if err := operatorPolicies(ctx, name, e.operatorNS, e.args.APICIDRs, k8s); err != nil {
 		return err
 	}
-	e.reloaderNS, err = addon.Namespace(ctx, name+"-reloader-ns", ReloaderNamespace, "", addon.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
+	e.reloaderNS, err = addon.Namespace(ctx, name+"-reloader-ns", ReloaderNamespace, addon.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
 	return err
 }
 

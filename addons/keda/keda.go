@@ -139,7 +139,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering keda %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(k), pulumi.Provider(args.Provider)}
-	ns, err := addon.Namespace(ctx, name+"-ns", Namespace, "", addon.Egress{APICIDRs: args.APICIDRs}, k8s...)
+	ns, err := addon.Namespace(ctx, name+"-ns", Namespace, addon.Egress{APICIDRs: args.APICIDRs}, k8s...)
 	if err != nil {
 		return nil, fmt.Errorf("keda %q: %w", name, err)
 	}

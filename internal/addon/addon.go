@@ -22,21 +22,11 @@ type Chart struct {
 	SkipCRDs bool
 }
 
-// Namespace declares an add-on's namespace (Pod Security "restricted" unless level says
-// otherwise) and its network policies: default deny, then egress to DNS, to the API server and
-// node networks on 443 (apiCIDRs), and to HTTPS anywhere but the instance metadata service when
-// internet is true (AWS APIs); podIdentity adds the EKS Pod Identity agent on the node.
-func Namespace(ctx *pulumi.Context, name, namespace, level string, egress Egress, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
-	if level == "" {
-		level = "restricted"
-	}
-	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: kube.PodSecurityLabels(level)},
-	}, opts...)
+// Namespace declares an add-on's namespace under the restricted Pod Security Standard, with
+// kube.Namespace's default deny, and one egress policy for all its pods (Egress).
+func Namespace(ctx *pulumi.Context, name, namespace string, egress Egress, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	ns, err := kube.Namespace(ctx, name, namespace, "restricted", opts...)
 	if err != nil {
-		return nil, fmt.Errorf("creating namespace %s: %w", namespace, err)
-	}
-	if _, err := kube.DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
 		return nil, err
 	}
 	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-egress", &networkingv1.NetworkPolicyArgs{
@@ -56,33 +46,53 @@ func Namespace(ctx *pulumi.Context, name, namespace, level string, egress Egress
 type Egress struct {
 	// APICIDRs hold the Kubernetes API server (the VPC, where EKS puts its network interfaces).
 	APICIDRs []string
-	// Internet allows HTTPS anywhere but the instance metadata service (AWS APIs).
+	// Internet allows InternetHTTPSEgress (AWS APIs).
 	Internet bool
-	// PodIdentity allows the EKS Pod Identity agent on the node (169.254.170.23:80).
+	// PodIdentity allows PodIdentityAgentEgress.
 	PodIdentity bool
-	// Extra are further rules.
-	Extra networkingv1.NetworkPolicyEgressRuleArray
 }
 
 func (e Egress) rules() networkingv1.NetworkPolicyEgressRuleArray {
-	rules := networkingv1.NetworkPolicyEgressRuleArray{
-		&networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
-			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
-			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
-		}},
-	}
+	rules := networkingv1.NetworkPolicyEgressRuleArray{DNSEgress()}
 	if len(e.APICIDRs) > 0 {
 		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers(e.APICIDRs, nil), Ports: TCP(443)})
 	}
 	if e.Internet {
-		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{
-			To: Peers([]string{"0.0.0.0/0"}, []string{"169.254.169.254/32"}), Ports: TCP(443),
-		})
+		rules = append(rules, InternetHTTPSEgress())
 	}
 	if e.PodIdentity {
-		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers([]string{"169.254.170.23/32"}, nil), Ports: TCP(80)})
+		rules = append(rules, PodIdentityAgentEgress())
 	}
-	return append(rules, e.Extra...)
+	return rules
+}
+
+// The EKS Pod Identity agent, on every node's link-local address
+// (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
+// considerations"), and the instance metadata service, which no pod here may reach.
+const (
+	podIdentityAgentCIDR = "169.254.170.23/32"
+	podIdentityAgentPort = 80
+	instanceMetadataCIDR = "169.254.169.254/32"
+)
+
+// DNSEgress allows DNS, wherever the resolver is (EKS Auto Mode answers on the node itself).
+func DNSEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
+	return &networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
+		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
+		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
+	}}
+}
+
+// InternetHTTPSEgress allows HTTPS anywhere but the instance metadata service: AWS APIs (or their
+// VPC endpoints) and webhooks.
+func InternetHTTPSEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
+	return &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers([]string{"0.0.0.0/0"}, []string{instanceMetadataCIDR}), Ports: TCP(443)}
+}
+
+// PodIdentityAgentEgress allows the EKS Pod Identity agent on the pod's node, which hands out
+// the pod's AWS credentials.
+func PodIdentityAgentEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
+	return &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers([]string{podIdentityAgentCIDR}, nil), Ports: TCP(podIdentityAgentPort)}
 }
 
 // TCP lists TCP ports for a NetworkPolicy rule.

@@ -22,6 +22,22 @@ func PodSecurityLabels(level string) pulumi.StringMap {
 	}
 }
 
+// Namespace declares a namespace that enforces the Pod Security Standard level, with a
+// default-deny NetworkPolicy (name+"-default-deny") in it: every pod then gets only the traffic
+// a policy of its own admits.
+func Namespace(ctx *pulumi.Context, name, namespace, level string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: PodSecurityLabels(level)},
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating namespace %s: %w", namespace, err)
+	}
+	if _, err := DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
 // DefaultDeny declares a NetworkPolicy that selects every pod of ns and admits nothing in or
 // out; each workload's own policy then opens what it needs. On EKS Auto Mode it is enforced once
 // the network policy controller is on (eks.Classes).
