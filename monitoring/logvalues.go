@@ -229,8 +229,8 @@ type volumeMount struct {
 
 // lokiValuesInput is what the Loki values depend on.
 type lokiValuesInput struct {
-	// BucketName is left "" by NewLogs, which sets the bucket's name as an output.
-	BucketName, Region                   string
+	// Region is the bucket's; its name, an output, goes in through lokiStorageValues.
+	Region                               string
 	RetentionDays                        int
 	StorageClass, StorageSize, Namespace string
 }
@@ -247,7 +247,6 @@ func buildLokiValues(in lokiValuesInput) lokiValues {
 	period.Index.Prefix, period.Index.Period = "loki_index_", "24h"
 	l.SchemaConfig.Configs = []lokiPeriod{period}
 	l.Storage.Type = "s3"
-	l.Storage.BucketNames.Chunks = in.BucketName
 	l.Storage.S3.Region = in.Region
 	retention := fmt.Sprintf("%dh", 24*in.RetentionDays)
 	l.LimitsConfig = lokiLimits{AllowStructuredMetadata: true, RetentionPeriod: retention, MaxQueryLookback: retention}

@@ -70,14 +70,14 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	}
 
 	// Alertmanager sends to its webhook on the internet.
-	alertmanager := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("alertmanager")}}
+	alertmanager := byName("alertmanager")
 	if err := policy(ctx, name+"-alertmanager-egress", ns, "alertmanager-egress", alertmanager, nil,
 		networkingv1.NetworkPolicyEgressRuleArray{addon.InternetHTTPSEgress()}, opts); err != nil {
 		return err
 	}
 
 	if args.Grafana.Exposure != GrafanaNone {
-		grafana := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("grafana")}}
+		grafana := byName("grafana")
 		if err := policy(ctx, name+"-grafana-ingress", ns, "grafana-from-alb", grafana,
 			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
 				From: addon.Peers(args.Grafana.ALBSourceCIDRs, nil), Ports: addon.TCP(grafanaPort),
@@ -93,7 +93,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	}
 
 	if len(args.PrometheusClients) > 0 {
-		prometheus := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("prometheus")}}
+		prometheus := byName("prometheus")
 		var from networkingv1.NetworkPolicyPeerArray
 		for _, client := range args.PrometheusClients {
 			from = append(from, &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(client)})
@@ -127,9 +127,6 @@ func newLogsNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespa
 	}
 	peer := func(sel *metav1.LabelSelectorArgs) networkingv1.NetworkPolicyPeerArray {
 		return networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{PodSelector: sel}}
-	}
-	byName := func(app string) *metav1.LabelSelectorArgs {
-		return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{appNameLabel: pulumi.String(app)}}
 	}
 	loki, alloy := pods(LokiChart.Name), pods(AlloyChart.Name)
 	lokiSelf := addon.TCP(lokiHTTPPort, lokiGRPCPort, lokiMemberlistPort)
@@ -182,6 +179,11 @@ func policy(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName s
 		return fmt.Errorf("creating NetworkPolicy %s: %w", objectName, err)
 	}
 	return nil
+}
+
+// byName selects the pods of one part of the stack by their app.kubernetes.io/name.
+func byName(app string) *metav1.LabelSelectorArgs {
+	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{appNameLabel: pulumi.String(app)}}
 }
 
 func namespaceSelector(ns string) *metav1.LabelSelectorArgs {

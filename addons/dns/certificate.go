@@ -10,6 +10,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/validate"
 )
 
 // Zone is a Route 53 hosted zone, looked up while declaring so that names and IDs are known in
@@ -57,7 +59,7 @@ func NewCertificate(ctx *pulumi.Context, name string, args *CertificateArgs, opt
 		return nil, fmt.Errorf("certificate %q: domains and a zone are required", name)
 	}
 	for _, d := range args.Domains {
-		if d != args.Zone.Name && !strings.HasSuffix(d, "."+args.Zone.Name) {
+		if !validate.InZone(d, args.Zone.Name) {
 			return nil, fmt.Errorf("certificate %q: %s is not in zone %s", name, d, args.Zone.Name)
 		}
 	}

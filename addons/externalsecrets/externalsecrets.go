@@ -100,12 +100,13 @@ type ExternalSecrets struct {
 	Operator *helmv4.Chart
 	Reloader *helmv4.Chart
 
-	name        string
-	args        Args
-	operatorNS  *corev1.Namespace
-	reloaderNS  *corev1.Namespace
-	version     *secretsmanager.SecretVersion
-	syncedNames []string
+	name       string
+	args       Args
+	operatorNS *corev1.Namespace
+	reloaderNS *corev1.Namespace
+	version    *secretsmanager.SecretVersion
+	// syncedFor is the name SyncInto was called with, "" before.
+	syncedFor string
 }
 
 // New declares, as children of one component:
@@ -138,9 +139,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("external-secrets %q: %w", name, err)
 	}
 	e := &ExternalSecrets{name: name, args: *args}
-	if e.args.RefreshInterval == "" {
-		e.args.RefreshInterval = DefaultRefreshInterval
-	}
 	if err := ctx.RegisterComponentResource("flask-eks:externalsecrets:ExternalSecrets", name, e, opts...); err != nil {
 		return nil, fmt.Errorf("registering external-secrets %q: %w", name, err)
 	}
@@ -236,7 +234,7 @@ func (e *ExternalSecrets) declareAWS(ctx *pulumi.Context, name string) error {
 // firstValue is the secret's first value, JSON with the keys the app's Secret must have, from
 // two random passwords. The result is a secret output: Pulumi stores it encrypted.
 func firstValue(ctx *pulumi.Context, name string, opts []pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	keys := []string{"SECRET_KEY", "DB_PASSWORD"}
+	keys := []string{SecretKeyProperty, DBPasswordProperty}
 	var parts []any
 	for _, k := range keys {
 		pw, err := random.NewRandomPassword(ctx, name+"-"+strings.ToLower(strings.ReplaceAll(k, "_", "-")), &random.RandomPasswordArgs{
@@ -321,10 +319,10 @@ func (e *ExternalSecrets) SyncInto(ctx *pulumi.Context, name string, ns *corev1.
 	if ns == nil {
 		return app.SyncedSecret{}, fmt.Errorf("external-secrets: SyncInto needs the app's namespace")
 	}
-	if len(e.syncedNames) > 0 {
-		return app.SyncedSecret{}, fmt.Errorf("external-secrets: already syncing for %q; the operators watch one namespace", e.syncedNames[0])
+	if e.syncedFor != "" {
+		return app.SyncedSecret{}, fmt.Errorf("external-secrets: already syncing for %q; the operators watch one namespace", e.syncedFor)
 	}
-	e.syncedNames = append(e.syncedNames, name)
+	e.syncedFor = name
 	if err := e.install(ctx, ns); err != nil {
 		return app.SyncedSecret{}, fmt.Errorf("external-secrets: %w", err)
 	}

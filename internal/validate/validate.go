@@ -27,8 +27,6 @@ const (
 	IAMPolicyARNPattern = `^arn:aws(-cn|-us-gov)?:iam::(aws|[0-9]{12}):policy/([\w+=,.@-]+/)*[\w+=,.@-]+$`
 	// DNSLabelPattern is a Kubernetes DNS-1123 label (namespace and IngressClass names).
 	DNSLabelPattern = `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
-	// ALBGroupNamePattern is an ALB IngressGroup name, as the IngressClassParams CRD accepts it.
-	ALBGroupNamePattern = `^[a-z0-9]([-.a-z0-9]{0,61}[a-z0-9])?$`
 	// RetentionPattern is a Prometheus retention duration.
 	RetentionPattern = `^[1-9][0-9]*(h|d|w|y)$`
 	// VolumeSizePattern is a whole number of Mi, Gi or Ti.
@@ -47,7 +45,6 @@ var (
 	iamPrincipalRe = regexp.MustCompile(IAMPrincipalARNPattern)
 	iamPolicyRe    = regexp.MustCompile(IAMPolicyARNPattern)
 	dnsLabelRe     = regexp.MustCompile(DNSLabelPattern)
-	albGroupRe     = regexp.MustCompile(ALBGroupNamePattern)
 	retentionRe    = regexp.MustCompile(RetentionPattern)
 	volumeSizeRe   = regexp.MustCompile(VolumeSizePattern)
 	regionRe       = regexp.MustCompile(RegionPattern)
@@ -72,9 +69,6 @@ func IAMPolicyARN(s string) bool { return iamPolicyRe.MatchString(s) }
 
 // DNSLabel reports whether s is a DNS-1123 label.
 func DNSLabel(s string) bool { return dnsLabelRe.MatchString(s) }
-
-// ALBGroupName reports whether s is an ALB IngressGroup name.
-func ALBGroupName(s string) bool { return albGroupRe.MatchString(s) }
 
 // Retention reports whether s is a Prometheus retention such as 7d.
 func Retention(s string) bool { return retentionRe.MatchString(s) }

@@ -124,8 +124,6 @@ type Workflow struct {
 	// Permissions are the top-level permissions, nil when not set.
 	Permissions *Permissions
 	Jobs        map[string]*Job
-	// Raw is the whole file, decoded.
-	Raw map[string]any
 }
 
 // Callable reports whether another workflow may call this one (`on: workflow_call`).
@@ -150,9 +148,7 @@ type Job struct {
 
 // Step is one step of a job.
 type Step struct {
-	Name string
 	Uses string
-	Run  string
 	With map[string]any
 }
 
@@ -165,7 +161,7 @@ func Parse(file string, data []byte) (*Workflow, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("%s: empty workflow", file)
 	}
-	w := &Workflow{File: file, Jobs: map[string]*Job{}, Raw: raw}
+	w := &Workflow{File: file, Jobs: map[string]*Job{}}
 
 	// YAML 1.1 reads the key `on` as the boolean true; sigs.k8s.io/yaml then names it "true".
 	on, ok := raw["on"]
@@ -230,9 +226,7 @@ func Parse(file string, data []byte) (*Workflow, error) {
 				return nil, fmt.Errorf("%s: job %q: step %d is not a map", file, id, i+1)
 			}
 			s := Step{}
-			s.Name, _ = sm["name"].(string)
 			s.Uses, _ = sm["uses"].(string)
-			s.Run, _ = sm["run"].(string)
 			s.With, _ = sm["with"].(map[string]any)
 			j.Steps = append(j.Steps, s)
 		}
