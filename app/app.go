@@ -200,7 +200,8 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 
 	a.Hostname = pulumi.String("").ToStringOutput()
 	if args.Settings.Ingress.Enabled {
-		a.Hostname, err = ingressHostname(ctx, name, release, k8s)
+		// fullnameOverride makes the Ingress's name the release's.
+		a.Hostname, err = kube.ReleaseIngressHostname(ctx, name, release, func(rel string) string { return rel }, k8s...)
 		if err != nil {
 			return nil, fmt.Errorf("app %q: %w", name, err)
 		}
@@ -375,37 +376,7 @@ func toInput(v any) pulumi.Input {
 // whatever the load balancer is called), else from the ALB's generated name.
 func appURL(in ChartIngress, hostname pulumi.StringOutput) pulumi.StringOutput {
 	if in.Enabled && in.Host != "" {
-		scheme := "http"
-		if in.HTTPS {
-			scheme = "https"
-		}
-		return pulumi.Sprintf("%s://%s/", scheme, in.Host)
+		return pulumi.String(kube.HostURL(in.Host, in.HTTPS)).ToStringOutput()
 	}
-	return hostname.ApplyT(func(h string) string {
-		if h == "" {
-			return "" // no Ingress, or the load balancer has no address yet
-		}
-		return "http://" + h + "/"
-	}).(pulumi.StringOutput)
-}
-
-// ingressHostname reads the chart's Ingress back from the cluster and returns the load
-// balancer's hostname, "" until the controller has provisioned the ALB (the next `pulumi up`
-// fills it in).
-func ingressHostname(ctx *pulumi.Context, name string, release *helmv3.Release, k8s []pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	id := release.Status.ApplyT(func(s helmv3.ReleaseStatus) pulumi.ID {
-		ns, rel := "", ""
-		if s.Namespace != nil {
-			ns = *s.Namespace
-		}
-		if s.Name != nil {
-			rel = *s.Name
-		}
-		return pulumi.ID(ns + "/" + rel) // fullnameOverride makes the Ingress name the release name
-	}).(pulumi.IDOutput)
-	ing, err := kube.ReadIngress(ctx, name, id, append(k8s, pulumi.DependsOn([]pulumi.Resource{release}))...)
-	if err != nil {
-		return pulumi.StringOutput{}, err
-	}
-	return kube.IngressHostname(ing), nil
+	return kube.LoadBalancerURL(hostname)
 }

@@ -351,29 +351,13 @@ func grafanaURL(ctx *pulumi.Context, name string, g GrafanaSettings, release *he
 	case g.Exposure == GrafanaNone:
 		return pulumi.String("").ToStringOutput(), nil
 	case g.Host != "":
-		scheme := "http"
-		if g.HTTPS {
-			scheme = "https"
-		}
-		return pulumi.Sprintf("%s://%s/", scheme, g.Host), nil
+		return pulumi.String(kube.HostURL(g.Host, g.HTTPS)).ToStringOutput(), nil
 	}
-	id := pulumi.All(release.Status.Namespace(), release.Status.Name()).ApplyT(func(v []any) pulumi.ID {
-		ns, rel := v[0].(*string), v[1].(*string)
-		if ns == nil || rel == nil {
-			return ""
-		}
-		return pulumi.ID(*ns + "/" + grafanaFullname(*rel))
-	}).(pulumi.IDOutput)
-	ing, err := kube.ReadIngress(ctx, name+"-grafana-ingress", id, k8s(pulumi.DependsOn([]pulumi.Resource{release}))...)
+	hostname, err := kube.ReleaseIngressHostname(ctx, name+"-grafana-ingress", release, grafanaFullname, k8s()...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	return kube.IngressHostname(ing).ApplyT(func(h string) string {
-		if h == "" {
-			return "" // the ALB is still being provisioned; the next up fills it in
-		}
-		return "http://" + h + "/"
-	}).(pulumi.StringOutput), nil
+	return kube.LoadBalancerURL(hostname), nil
 }
 
 // commonLabels marks every object this component creates.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/example/flask-eks/internal/kube"
 )
 
 // The chart, pinned to a published release: the git tag kube-prometheus-stack-88.5.3
@@ -333,12 +335,8 @@ func grafanaValues(args *MonitoringArgs) grafana {
 		"analytics": {"check_for_updates": false, "check_for_plugin_updates": false, "reporting_enabled": false},
 	}
 	if args.Grafana.Host != "" {
-		scheme := "http"
-		if args.Grafana.HTTPS {
-			scheme = "https"
-		}
 		// Absolute links (redirects, alert notifications) name the host users reach.
-		g.GrafanaIni["server"] = map[string]any{"domain": args.Grafana.Host, "root_url": scheme + "://" + args.Grafana.Host + "/"}
+		g.GrafanaIni["server"] = map[string]any{"domain": args.Grafana.Host, "root_url": kube.HostURL(args.Grafana.Host, args.Grafana.HTTPS)}
 	}
 	g.Ingress = grafanaIngressValues(args.Grafana)
 	for _, ds := range args.ExtraDataSources {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -80,4 +81,43 @@ func ReadIngress(ctx *pulumi.Context, name string, id pulumi.IDOutput, opts ...p
 		return nil, fmt.Errorf("reading back Ingress %s: %w", name, err)
 	}
 	return ing, nil
+}
+
+// ReleaseIngressHostname reads back the Ingress that a Helm release created, named
+// ingressName(release name) in the release's namespace, and returns its load balancer hostname
+// ("" until the controller has written one). The read waits for the release.
+func ReleaseIngressHostname(ctx *pulumi.Context, name string, release *helmv3.Release, ingressName func(release string) string,
+	opts ...pulumi.ResourceOption,
+) (pulumi.StringOutput, error) {
+	id := pulumi.All(release.Status.Namespace(), release.Status.Name()).ApplyT(func(v []any) pulumi.ID {
+		ns, rel := v[0].(*string), v[1].(*string)
+		if ns == nil || rel == nil {
+			return ""
+		}
+		return pulumi.ID(*ns + "/" + ingressName(*rel))
+	}).(pulumi.IDOutput)
+	ing, err := ReadIngress(ctx, name, id, append(opts, pulumi.DependsOn([]pulumi.Resource{release}))...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return IngressHostname(ing), nil
+}
+
+// HostURL is the root URL of a configured host name, https when its Ingress serves TLS.
+func HostURL(host string, https bool) string {
+	if https {
+		return "https://" + host + "/"
+	}
+	return "http://" + host + "/"
+}
+
+// LoadBalancerURL is the root URL on a load balancer's generated hostname (plain HTTP: no
+// certificate matches it), "" while there is no hostname.
+func LoadBalancerURL(hostname pulumi.StringOutput) pulumi.StringOutput {
+	return hostname.ApplyT(func(h string) string {
+		if h == "" {
+			return "" // no Ingress, or the load balancer is still being provisioned
+		}
+		return "http://" + h + "/"
+	}).(pulumi.StringOutput)
 }
