@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -33,59 +32,9 @@ import (
 	"github.com/example/flask-eks/internal/kubetest"
 )
 
-// reloaderVersion is the Reloader that .ci/tools/reloader builds (see its go.mod).
-const reloaderVersion = "v1.4.19"
-
 // lastReloaded is the pod-template annotation Reloader's annotations strategy writes
 // (internal/pkg/constants: ReloaderAnnotationPrefix + "/" + LastReloadedFromAnnotation).
 const lastReloaded = "reloader.stakater.com/last-reloaded-from"
-
-// reloaderBinary returns the Reloader binary: $RELOADER, or the one built from
-// .ci/tools/reloader into the tools cache (FLASK_EKS_TOOLS, as .ci/build-tools uses), building
-// it when missing or when that module changed (about 5 CPU-minutes cold).
-func reloaderBinary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("RELOADER"); bin != "" {
-		return bin
-	}
-	src := filepath.Join(kubetest.RepoRoot(t), ".ci", "tools", "reloader")
-	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Write(b)
-	}
-	cache := os.Getenv("FLASK_EKS_TOOLS")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(home, ".cache", "flask-eks-tools")
-	}
-	dir := filepath.Join(cache, "reloader", reloaderVersion+"-"+hex.EncodeToString(h.Sum(nil))[:12])
-	bin := filepath.Join(dir, "reloader")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-ldflags=-s -w", "-o", bin+".tmp", "github.com/stakater/Reloader")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building Reloader from %s: %v\n%s", src, err, out)
-	}
-	if err := os.Rename(bin+".tmp", bin); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("built Reloader %s in %s -> %s", reloaderVersion, time.Since(start).Round(time.Second), bin)
-	return bin
-}
 
 // reloaderRules are the rules chart-v2.2.16 grants Reloader in each watched namespace with the
 // component's values (templates/_helpers.tpl reloader-namespaced-rules, with ignoreConfigMaps:
@@ -120,7 +69,7 @@ func reloaderSHA(data map[string][]byte) string {
 // same data must not roll anything. The same control plane also admits the component's
 // SecretStore and ExternalSecret under ESO's CRDs (strict, with their CEL rules).
 func TestIntegrationRotationRollsThePods(t *testing.T) {
-	bin := reloaderBinary(t) // before the control plane: a cold build takes minutes
+	bin := kubetest.ToolPaths(t, kubetest.ToolReloader).Reloader // built by .ci/build-tools reloader
 	cp := kubetest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

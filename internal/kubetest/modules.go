@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -33,11 +34,18 @@ const (
 	MetricsServerModule = "sigs.k8s.io/metrics-server@v0.9.0"
 )
 
+// moduleDirs caches ModuleDir's answers for the test binary's life: a module at a version
+// never changes.
+var moduleDirs sync.Map
+
 // ModuleDir returns the directory of a Go module ("path@version") in the module cache,
 // downloading it through the module proxy if it is not there. It runs outside any module, so
 // go.mod and go.sum stay untouched.
 func ModuleDir(t testing.TB, module string) string {
 	t.Helper()
+	if dir, ok := moduleDirs.Load(module); ok {
+		return dir.(string)
+	}
 	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
@@ -53,6 +61,7 @@ func ModuleDir(t testing.TB, module string) string {
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
 		t.Fatalf("go mod download %s: no module directory in %s (%v)", module, out, err)
 	}
+	moduleDirs.Store(module, mod.Dir)
 	return mod.Dir
 }
 

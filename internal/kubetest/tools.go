@@ -18,6 +18,7 @@ const (
 	ToolKubeAPIServer    = "kube-apiserver"
 	ToolPulumi           = "pulumi"
 	ToolPulumiKubernetes = "pulumi-kubernetes"
+	ToolReloader         = "reloader"
 )
 
 // Tools holds the paths of the binaries that .ci/build-tools builds. Only the fields of the
@@ -32,6 +33,7 @@ type Tools struct {
 	// plugin is installed, as version PulumiKubernetesPluginVersion.
 	PulumiHome                    string
 	PulumiKubernetesPluginVersion string
+	Reloader                      string // RELOADER: Stakater Reloader (.ci/tools/reloader)
 }
 
 // PulumiCLI returns the path of the `pulumi` binary.
@@ -43,9 +45,11 @@ var toolVars = map[string][]string{
 	ToolKubeAPIServer:    {"KUBE_APISERVER"},
 	ToolPulumi:           {"PULUMI_CLI_DIR"},
 	ToolPulumiKubernetes: {"PULUMI_HOME", "PULUMI_KUBERNETES_PLUGIN_VERSION"},
+	ToolReloader:         {"RELOADER"},
 }
 
-// ToolPaths returns the paths of the wanted tools (all four when want is empty). It takes each
+// ToolPaths returns the paths of the wanted tools (the control plane's and Pulumi's four when
+// want is empty). It takes each
 // from its environment variable, as set by `eval "$(.ci/build-tools --print-env)"`, and asks
 // `.ci/build-tools --print-env --no-build` (found at the repository root, see [RepoRoot]) for
 // the rest, which only reports the cache and never compiles. A wanted tool that is not built
@@ -84,6 +88,7 @@ func ToolPaths(t testing.TB, want ...string) Tools {
 		PulumiCLIDir:                  env["PULUMI_CLI_DIR"],
 		PulumiHome:                    env["PULUMI_HOME"],
 		PulumiKubernetesPluginVersion: env["PULUMI_KUBERNETES_PLUGIN_VERSION"],
+		Reloader:                      env["RELOADER"],
 	}
 	for _, tool := range want {
 		var err error
@@ -97,6 +102,8 @@ func ToolPaths(t testing.TB, want ...string) Tools {
 		case ToolPulumiKubernetes:
 			err = checkExecutable(filepath.Join(tp.PulumiHome, "plugins",
 				"resource-kubernetes-v"+tp.PulumiKubernetesPluginVersion, "pulumi-resource-kubernetes"))
+		case ToolReloader:
+			err = checkExecutable(tp.Reloader)
 		}
 		if err != nil {
 			t.Fatalf("tool %s is not usable (%v); build it with `.ci/build-tools %s` and "+
@@ -133,7 +140,11 @@ func buildToolsEnv(t testing.TB, toolNames []string) map[string]string {
 	script := filepath.Join(RepoRoot(t), ".ci", "build-tools")
 	// The script's status lines go to stderr; eval its exports and print them NUL-separated
 	// so that any path survives.
-	const names = "ETCD KUBE_APISERVER PULUMI_CLI_DIR PULUMI_HOME PULUMI_KUBERNETES_PLUGIN_VERSION"
+	var vars []string
+	for _, tool := range toolNames {
+		vars = append(vars, toolVars[tool]...)
+	}
+	names := strings.Join(vars, " ")
 	args := append([]string{"-c",
 		`set -euo pipefail; exports=$("$0" --print-env --no-build "$@"); eval "$exports"; ` +
 			`for n in ` + names + `; do printf '%s=%s\0' "$n" "${!n:-}"; done`,
