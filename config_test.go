@@ -99,8 +99,6 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:tags", `value "platform#1" of "Team"`, "outside letters, digits"}},
 		{"too many tags", map[string]string{"flask-eks:tags": manyTags(41)}, nil,
 			[]string{"flask-eks:tags", "has 41 tags; accepted: at most 40"}},
-		{"secret stored in plain text", map[string]string{"flask-eks:secretKey": "plain-text-secret-0123456789"}, nil,
-			[]string{"flask-eks:secretKey", "stored in plain text", "pulumi config set --secret secretKey"}},
 		{"bad log level", map[string]string{"flask-eks:logLevel": "VERBOSE"}, nil,
 			[]string{"flask-eks:logLevel", `"VERBOSE"`, "DEBUG, INFO, WARNING, ERROR"}},
 		{"relative API base URL", map[string]string{"flask-eks:apiBaseUrl": "api.example.com"}, nil,
@@ -151,30 +149,43 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			for _, k := range c.unset {
 				delete(cfg, k)
 			}
-			secret := secretConfigKeys
-			if c.name == "secret stored in plain text" {
-				secret = nil
-			}
-			rec, err := runProgramSecrets(t, "dev", cfg, secret)
-			if err == nil {
-				t.Fatal("program accepted bad config")
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, "invalid stack config") {
-				t.Errorf("error is not the config error: %v", msg)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error does not contain %q:\n%s", w, msg)
-				}
-			}
-			if n := len(rec.Graph()); n != 0 {
-				t.Errorf("%d resources were registered before the config error, want 0", n)
-			}
-			if strings.Contains(msg, "hunter2") {
-				t.Error("error message leaks the secret value")
-			}
+			assertRefused(t, cfg, secretConfigKeys, c.want)
 		})
+	}
+}
+
+// A secret set without --secret sits in plain text in the stack file: refused, without echoing it.
+func TestPlainTextSecretRefused(t *testing.T) {
+	cfg := validDev()
+	cfg["flask-eks:secretKey"] = "plain-text-secret-0123456789"
+	assertRefused(t, cfg, nil, []string{"flask-eks:secretKey", "stored in plain text", "pulumi config set --secret secretKey"})
+}
+
+// assertRefused runs the program on cfg (secretKeys marked secret) and checks that it fails
+// with the one config error, containing every fragment of want, before declaring anything,
+// and without echoing a secret.
+func assertRefused(t *testing.T, cfg map[string]string, secretKeys []string, want []string) {
+	t.Helper()
+	rec, err := runProgramSecrets(t, "dev", cfg, secretKeys)
+	if err == nil {
+		t.Fatal("program accepted bad config")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "invalid stack config") {
+		t.Errorf("error is not the config error: %v", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error does not contain %q:\n%s", w, msg)
+		}
+	}
+	if n := len(rec.Graph()); n != 0 {
+		t.Errorf("%d resources were registered before the config error, want 0", n)
+	}
+	for _, secret := range []string{"hunter2", "plain-text-secret-0123456789"} {
+		if strings.Contains(msg, secret) {
+			t.Error("error message leaks the secret value")
+		}
 	}
 }
 

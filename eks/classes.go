@@ -2,7 +2,6 @@ package eks
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -49,7 +48,6 @@ type ALBClass struct {
 	CertificateArn pulumi.StringInput
 	// AccessLogsBucket, when set, receives the ALB's access logs under AccessLogsPrefix.
 	AccessLogsBucket pulumi.StringInput
-	AccessLogsPrefix string
 	// Default marks the IngressClass as the cluster default.
 	Default bool
 }
@@ -80,10 +78,11 @@ type Classes struct {
 
 	StorageClassName pulumi.StringOutput `pulumi:"storageClassName"`
 
-	// StorageClass and IngressClasses (by name) are exposed for explicit dependencies:
-	// workloads that create PVCs or Ingresses must wait for them, and be deleted before them.
+	// StorageClass and IngressClasses (in ClassesArgs.ALBs' order) are exposed for explicit
+	// dependencies: workloads that create PVCs or Ingresses must wait for them, and be deleted
+	// before them.
 	StorageClass   *storagev1.StorageClass
-	IngressClasses map[string]*networkingv1.IngressClass
+	IngressClasses []*networkingv1.IngressClass
 	// NetworkPolicyConfig is the ConfigMap that turns on NetworkPolicy enforcement, or nil.
 	NetworkPolicyConfig *corev1.ConfigMap
 }
@@ -92,13 +91,8 @@ type Classes struct {
 // the NetworkPolicy switch.
 func (c *Classes) Resources() []pulumi.Resource {
 	out := []pulumi.Resource{c.StorageClass}
-	names := make([]string, 0, len(c.IngressClasses))
-	for n := range c.IngressClasses {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		out = append(out, c.IngressClasses[n])
+	for _, ic := range c.IngressClasses {
+		out = append(out, ic)
 	}
 	if c.NetworkPolicyConfig != nil {
 		out = append(out, c.NetworkPolicyConfig)
@@ -112,7 +106,7 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("eks classes %q: %w", name, err)
 	}
-	c := &Classes{IngressClasses: map[string]*networkingv1.IngressClass{}}
+	c := &Classes{}
 	if err := ctx.RegisterComponentResource("flask-eks:eks:Classes", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("registering eks classes %q: %w", name, err)
 	}
@@ -151,7 +145,7 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		if err != nil {
 			return nil, fmt.Errorf("eks classes %q: %w", name, err)
 		}
-		c.IngressClasses[alb.Name] = ic
+		c.IngressClasses = append(c.IngressClasses, ic)
 	}
 
 	if args.NetworkPolicies {
@@ -202,7 +196,7 @@ func newALBClass(ctx *pulumi.Context, name string, alb ALBClass, k8s []pulumi.Re
 		attributes = append(attributes,
 			attribute("access_logs.s3.enabled", pulumi.String("true")),
 			attribute("access_logs.s3.bucket", alb.AccessLogsBucket),
-			attribute("access_logs.s3.prefix", pulumi.String(alb.AccessLogsPrefix)))
+			attribute("access_logs.s3.prefix", pulumi.String(AccessLogsPrefix)))
 	}
 	spec["loadBalancerAttributes"] = attributes
 

@@ -206,7 +206,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	albs := make([]ALBClass, len(args.ALBs))
 	for i, alb := range args.ALBs {
-		alb.AccessLogsBucket, alb.AccessLogsPrefix = logs.Bucket, AccessLogsPrefix
+		alb.AccessLogsBucket = logs.Bucket
 		albs[i] = alb
 	}
 	classes, err := NewClasses(ctx, name, &ClassesArgs{
