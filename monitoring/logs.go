@@ -273,14 +273,6 @@ func lokiStorageValues(vals map[string]any, bucket pulumi.StringOutput) pulumi.M
 	return loki
 }
 
-// dataSource is Loki as a Grafana data source, served by the Loki chart.
-func (l *Logs) dataSource(ns string) DataSource {
-	return DataSource{
-		Name: "Loki", Type: lokiDataSourceType, UID: LokiDataSourceUID, URL: LokiURL(ns),
-		DependsOn: []pulumi.Resource{l.Loki},
-	}
-}
-
 // newLokiBucket declares Loki's bucket: S3 Block Public Access on, ACLs off
 // (BucketOwnerEnforced), default encryption SSE-S3 or SSE-KMS, a policy refusing any request not
 // over TLS, and the lifecycle rules. It returns the bucket and its configuration resources,

@@ -9,7 +9,6 @@ package monitoring
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -71,9 +70,6 @@ type MonitoringArgs struct {
 	NodeCIDRs []string
 	// App is what the stack watches.
 	App AppTarget
-	// ExtraDataSources are Grafana data sources besides Prometheus; with Logs on, the
-	// component adds Loki's itself.
-	ExtraDataSources []DataSource
 	// Logs turns on Loki, Alloy and the log panels and alert (logs.go).
 	Logs LogsSettings
 	// PrometheusClients are namespaces whose pods may query Prometheus (KEDA).
@@ -121,12 +117,6 @@ type AppTarget struct {
 	NamespaceName string
 	Name          string
 	PodLabels     map[string]string
-}
-
-// DataSource is an extra Grafana data source; DependsOn is what serves it.
-type DataSource struct {
-	Name, Type, UID, URL string
-	DependsOn            []pulumi.Resource
 }
 
 // Monitoring is the component returned by NewMonitoring.
@@ -209,13 +199,8 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 			return nil, fmt.Errorf("monitoring %q: %w", name, err)
 		}
 		m.LogsBucket = m.Logs.BucketName
-		// A copy: the caller's args stay as given. Grafana's Loki data source waits for Loki.
-		withLoki := *args
-		withLoki.ExtraDataSources = append(slices.Clone(args.ExtraDataSources), m.Logs.dataSource(args.Namespace))
-		args = &withLoki
-	}
-	for _, ds := range args.ExtraDataSources {
-		deps = append(deps, ds.DependsOn...)
+		// Grafana's Loki data source (grafanaValues) waits for Loki.
+		deps = append(deps, m.Logs.Loki)
 	}
 
 	values, err := toMap(buildValues(args))

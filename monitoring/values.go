@@ -339,9 +339,10 @@ func grafanaValues(args *MonitoringArgs) grafana {
 		g.GrafanaIni["server"] = map[string]any{"domain": args.Grafana.Host, "root_url": kube.HostURL(args.Grafana.Host, args.Grafana.HTTPS)}
 	}
 	g.Ingress = grafanaIngressValues(args.Grafana)
-	for _, ds := range args.ExtraDataSources {
+	if args.Logs.Enabled {
+		// Loki, served by the Loki chart (NewMonitoring makes the release wait for it).
 		g.AdditionalDataSources = append(g.AdditionalDataSources, dataSource{
-			Name: ds.Name, Type: ds.Type, UID: ds.UID, URL: ds.URL, Access: "proxy",
+			Name: "Loki", Type: lokiDataSourceType, UID: LokiDataSourceUID, URL: LokiURL(args.Namespace), Access: "proxy",
 			JSONData: map[string]any{"maxLines": 1000},
 		})
 	}
