@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/app"
@@ -28,28 +26,10 @@ const (
 	policyType   = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 )
 
-// recorder is the package's mocks plus what pulumitest.Node does not record: each resource's
-// ignoreChanges option.
-type recorder struct {
-	*pulumitest.Mocks
-	mu     sync.Mutex
-	ignore map[string][]string // "<type>::<name>" -> ignoreChanges
-}
-
-func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	if rpc := args.RegisterRPC; rpc != nil {
-		r.mu.Lock()
-		r.ignore[args.TypeToken+"::"+args.Name] = rpc.GetIgnoreChanges()
-		r.mu.Unlock()
-	}
-	return r.Mocks.NewResource(args)
-}
-
 // deployment is one run of the component with the real App consuming its Source, as main.go
 // composes them.
 type deployment struct {
 	m       *pulumitest.Mocks
-	rec     *recorder
 	outputs map[string]*pulumitest.Value
 	e       *ExternalSecrets
 }
@@ -57,7 +37,7 @@ type deployment struct {
 func deploy(t *testing.T, protect bool) *deployment {
 	t.Helper()
 	m := pulumitest.New("flask-eks", "test")
-	d := &deployment{m: m, rec: &recorder{Mocks: m, ignore: map[string][]string{}}, outputs: map[string]*pulumitest.Value{}}
+	d := &deployment{m: m, outputs: map[string]*pulumitest.Value{}}
 	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
 		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
 		if err != nil {
@@ -83,7 +63,7 @@ func deploy(t *testing.T, protect bool) *deployment {
 			Secrets:   app.Secrets{Source: e.Source()},
 		})
 		return err
-	}, pulumi.WithMocks(m.Project, m.Stack, d.rec))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +284,7 @@ func TestNoSecretInTheOpen(t *testing.T) {
 func TestRotationIsNeverReverted(t *testing.T) {
 	d := deploy(t, false)
 	v := d.m.Only(t, "aws:secretsmanager/secretVersion:SecretVersion")
-	ignored := d.rec.ignore[v.Type+"::"+v.Name]
+	ignored := v.IgnoreChanges
 	if !slices.Contains(ignored, "secretString") || !slices.Contains(ignored, "versionStages") {
 		t.Errorf("SecretVersion ignoreChanges %v, want secretString and versionStages", ignored)
 	}

@@ -52,8 +52,9 @@ type Node struct {
 	PropertyDependencies map[string][]string `json:"-"`
 	// Custom is false for components.
 	Custom bool `json:"-"`
-	// Protect and RetainOnDelete are the resource options of those names.
-	Protect, RetainOnDelete bool `json:"-"`
+	// Protect, RetainOnDelete and IgnoreChanges are the resource options of those names.
+	Protect, RetainOnDelete bool     `json:"-"`
+	IgnoreChanges           []string `json:"-"`
 	// Aliases are the URNs the resource's aliases resolve to, as the engine resolves them.
 	Aliases []string `json:"-"`
 }
@@ -385,7 +386,7 @@ func (m *Mocks) record(args pulumi.MockResourceArgs, id string) {
 				deps[d] = true
 			}
 		}
-		n.Protect, n.RetainOnDelete = rpc.GetProtect(), rpc.GetRetainOnDelete()
+		n.Protect, n.RetainOnDelete, n.IgnoreChanges = rpc.GetProtect(), rpc.GetRetainOnDelete(), rpc.GetIgnoreChanges()
 		for _, a := range rpc.GetAliases() {
 			n.Aliases = append(n.Aliases, m.aliasURN(a, args, parent))
 		}
