@@ -3,8 +3,6 @@ package keda
 import (
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -290,46 +288,27 @@ func TestKEDAReplicas(t *testing.T) {
 // pinned tag: a misspelt key would otherwise be ignored without a word (the chart has no
 // values.schema.json).
 func TestChartValuesExist(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(chartDir(t), "values.yaml"))
+	ch, err := chartrender.Load(chartDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var defaults map[string]any
-	if err := yaml.Unmarshal(b, &defaults); err != nil {
-		t.Fatal(err)
-	}
-	if unknown := unknownValues("", chartValues(&Args{Replicas: 2, WatchNamespaceName: appNamespace}), defaults); len(unknown) != 0 {
+	if unknown := chartrender.UnknownValues(chartValues(&Args{Replicas: 2, WatchNamespaceName: appNamespace}), ch.Values, freeForm); len(unknown) != 0 {
 		t.Errorf("values not in the chart's values.yaml: %v", unknown)
 	}
 	// The check itself catches a typo, and one below a known key.
 	typos := map[string]any{"webhook": map[string]any{}, "operator": map[string]any{"replicas": 2}}
-	if unknown := unknownValues("", typos, defaults); !slices.Equal(slices.Sorted(slices.Values(unknown)), []string{"operator.replicas", "webhook"}) {
+	if unknown := chartrender.UnknownValues(typos, ch.Values, freeForm); !slices.Equal(unknown, []string{"operator.replicas", "webhook"}) {
 		t.Errorf("typos found: %v", unknown)
 	}
 }
 
-// freeForm are the values whose content is a Kubernetes object of free form (a security
-// context, resources, a disruption budget's spec): any key goes below them.
-var freeForm = []string{"securityContext.", "podSecurityContext.", "resources.", "podDisruptionBudget."}
-
-// unknownValues lists the paths of ours that theirs (the chart's defaults) does not declare.
-func unknownValues(path string, ours, theirs map[string]any) []string {
-	var out []string
-	for k, v := range ours {
-		p := path + k
-		d, ok := theirs[k]
-		if !ok {
-			if !slices.ContainsFunc(freeForm, func(prefix string) bool { return strings.HasPrefix(p, prefix) && strings.Count(p, ".") >= 2 }) {
-				out = append(out, p)
-			}
-			continue
-		}
-		if sub, ok := v.(map[string]any); ok {
-			dm, _ := d.(map[string]any)
-			out = append(out, unknownValues(p+".", sub, dm)...)
-		}
-	}
-	return out
+// freeForm: below securityContext.<part>, podSecurityContext.<part>, resources.<part> and
+// podDisruptionBudget.<part> goes a Kubernetes object of free form (a security context,
+// resources, a disruption budget's spec), so any key.
+func freeForm(path string) bool {
+	return strings.Count(path, ".") >= 2 && slices.ContainsFunc(
+		[]string{"securityContext.", "podSecurityContext.", "resources.", "podDisruptionBudget."},
+		func(prefix string) bool { return strings.HasPrefix(path, prefix) })
 }
 
 // TestNetworkPolicies checks the policies against the rendered chart: each selects pods the

@@ -2,9 +2,7 @@ package metricsserver
 
 import (
 	"encoding/json"
-	"maps"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +14,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apimetav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/kubetest"
@@ -171,28 +168,21 @@ func TestRenderedChartIsHighlyAvailable(t *testing.T) {
 	}
 }
 
-// TestChartValuesExist checks every top-level key the component sets against the chart's
-// values.yaml at the pinned tag: the chart has no values.schema.json, so a misspelt key would be
-// ignored without a word.
+// TestChartValuesExist checks every key the component sets against the chart's values.yaml at
+// the pinned tag: the chart has no values.schema.json, so a misspelt key would be ignored
+// without a word. Below affinity, updateStrategy and resources go Kubernetes objects of free
+// form.
 func TestChartValuesExist(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(chartDir(t), "values.yaml"))
+	ch, err := chartrender.Load(chartDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var defaults map[string]any
-	if err := yaml.Unmarshal(b, &defaults); err != nil {
-		t.Fatal(err)
+	freeForm := func(path string) bool {
+		return slices.ContainsFunc([]string{"affinity.", "updateStrategy.", "resources."},
+			func(prefix string) bool { return strings.HasPrefix(path, prefix) })
 	}
-	for k := range maps.Keys(chartValues()) {
-		if _, ok := defaults[k]; !ok {
-			t.Errorf("value %q is not in the chart's values.yaml", k)
-		}
-	}
-	pdb, _ := defaults["podDisruptionBudget"].(map[string]any)
-	for _, k := range []string{"enabled", "maxUnavailable"} {
-		if _, ok := pdb[k]; !ok {
-			t.Errorf("podDisruptionBudget.%s is not in the chart's values.yaml", k)
-		}
+	if unknown := chartrender.UnknownValues(chartValues(), ch.Values, freeForm); len(unknown) != 0 {
+		t.Errorf("values not in the chart's values.yaml: %v", unknown)
 	}
 }
 
