@@ -1,7 +1,6 @@
 package monitoring
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -54,15 +53,7 @@ func decodeStrict(t *testing.T, raw resource.PropertyValue, out any) {
 	if raw.ContainsSecrets() {
 		t.Fatal("chart values hold a secret")
 	}
-	b, err := json.Marshal(raw.Mappable())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		t.Fatalf("values do not decode strictly into %T: %v", out, err)
-	}
+	pulumitest.DecodeStrict(t, raw.Mappable(), out)
 }
 
 func (r *monRun) lokiValues(t *testing.T) lokiValues {

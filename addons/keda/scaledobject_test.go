@@ -1,8 +1,7 @@
 package keda
 
 import (
-	"bytes"
-	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,16 +25,8 @@ import (
 func scaledObject(t *testing.T, d *deployment) *kedav1alpha1.ScaledObject {
 	t.Helper()
 	n := d.m.Only(t, scaledObjectType)
-	b, err := json.Marshal(n.Inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var so kedav1alpha1.ScaledObject
-	if err := dec.Decode(&so); err != nil {
-		t.Fatalf("strict decoding the ScaledObject with KEDA's types: %v\n%s", err, b)
-	}
+	pulumitest.DecodeStrict(t, n.Inputs, &so)
 	if so.APIVersion != kedav1alpha1.SchemeGroupVersion.String() || so.Kind != "ScaledObject" {
 		t.Fatalf("%s %s, want %s ScaledObject", so.APIVersion, so.Kind, kedav1alpha1.SchemeGroupVersion)
 	}
@@ -279,7 +270,7 @@ func TestScalingValidate(t *testing.T) {
 		"no target":           {MinReplicas: 1, MaxReplicas: 2},
 		"fallback above max":  {MinReplicas: 1, MaxReplicas: 2, TargetRequestsPerSecond: 10, FallbackReplicas: 3},
 		"fallback below min":  {MinReplicas: 2, MaxReplicas: 4, TargetRequestsPerSecond: 10, FallbackReplicas: 1},
-		"NaN target (config)": {MinReplicas: 1, MaxReplicas: 2, TargetRequestsPerSecond: nan()},
+		"NaN target (config)": {MinReplicas: 1, MaxReplicas: 2, TargetRequestsPerSecond: math.NaN()},
 	} {
 		if err := s.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -293,9 +284,4 @@ func TestScalingValidate(t *testing.T) {
 	if th := spec["triggers"].([]any)[0].(map[string]any)["metadata"].(map[string]any)["threshold"]; th != "0.5" {
 		t.Errorf("threshold %v", th)
 	}
-}
-
-func nan() float64 {
-	var zero float64
-	return zero / zero
 }

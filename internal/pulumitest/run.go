@@ -1,6 +1,7 @@
 package pulumitest
 
 import (
+	"bytes"
 	"encoding/json"
 	"sync"
 	"testing"
@@ -82,3 +83,18 @@ func (c *Value) String(t testing.TB) string {
 
 // Secret reports whether the output is marked secret.
 func (c *Value) Secret() bool { return pulumi.IsSecret(c.output) }
+
+// DecodeStrict decodes v (recorded inputs, plain Go values) into out through JSON, refusing
+// keys that out's type does not model, as the API server's strict field validation would.
+func DecodeStrict(t testing.TB, v, out any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		t.Fatalf("strict decoding into %T: %v\n%s", out, err, b)
+	}
+}
