@@ -47,41 +47,19 @@ func newAccessLogsBucket(ctx *pulumi.Context, name string, parent pulumi.Resourc
 	if err != nil {
 		return nil, fmt.Errorf("creating the access log bucket: %w", err)
 	}
-	if _, err := s3.NewBucketPublicAccessBlock(ctx, name, &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bucket.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("blocking public access to the access log bucket: %w", err)
+	sseS3 := &s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+		ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+			SseAlgorithm: pulumi.String("AES256"), // SSE-S3: "the only server-side encryption option that's supported"
+		},
 	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
-		Bucket: bucket.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("enforcing bucket ownership: %w", err)
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name, &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-				SseAlgorithm: pulumi.String("AES256"), // SSE-S3: "the only server-side encryption option that's supported"
-			},
-		}},
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("encrypting the access log bucket: %w", err)
-	}
-	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
-			Id:         pulumi.String("expire-access-logs"),
-			Status:     pulumi.String("Enabled"),
-			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String(AccessLogsPrefix + "/")},
-			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(args.RetentionDays)},
-		}},
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("expiring access logs: %w", err)
+	expire := s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
+		Id:         pulumi.String("expire-access-logs"),
+		Status:     pulumi.String("Enabled"),
+		Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String(AccessLogsPrefix + "/")},
+		Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(args.RetentionDays)},
+	}}
+	if _, _, err := s3policy.Private(ctx, name, bucket, sseS3, expire, opts...); err != nil {
+		return nil, fmt.Errorf("the access log bucket: %w", err)
 	}
 	account, err := aws.GetCallerIdentity(ctx, nil, pulumi.Parent(parent))
 	if err != nil {

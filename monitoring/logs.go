@@ -287,28 +287,6 @@ func newLokiBucket(ctx *pulumi.Context, name string, parent pulumi.Resource, s L
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the log bucket: %w", err)
 	}
-	var deps []pulumi.Resource
-	pab, err := s3.NewBucketPublicAccessBlock(ctx, name+"-bucket", &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bucket.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("blocking public access to the log bucket: %w", err)
-	}
-	deps = append(deps, pab)
-	// ACLs disabled: the bucket owner owns every object and only policies grant access
-	// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html).
-	own, err := s3.NewBucketOwnershipControls(ctx, name+"-bucket", &s3.BucketOwnershipControlsArgs{
-		Bucket: bucket.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("enforcing the log bucket's ownership: %w", err)
-	}
-	deps = append(deps, own)
 	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
 		ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
 			SseAlgorithm: pulumi.String("AES256"),
@@ -323,22 +301,10 @@ func newLokiBucket(ctx *pulumi.Context, name string, parent pulumi.Resource, s L
 		}
 		sse.BucketKeyEnabled = pulumi.Bool(true)
 	}
-	enc, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-bucket", &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules:  s3.BucketServerSideEncryptionConfigurationV2RuleArray{sse},
-	}, opts...)
+	pab, deps, err := s3policy.Private(ctx, name+"-bucket", bucket, sse, lokiLifecycle(s.RetentionDays), opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encrypting the log bucket: %w", err)
+		return nil, nil, fmt.Errorf("the log bucket: %w", err)
 	}
-	deps = append(deps, enc)
-	lc, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-bucket", &s3.BucketLifecycleConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules:  lokiLifecycle(s.RetentionDays),
-	}, opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("expiring old logs: %w", err)
-	}
-	deps = append(deps, lc)
 	policy := bucket.Arn.ApplyT(tlsOnlyPolicy).(pulumi.StringOutput)
 	// After the public access block, as S3 evaluates a new policy against it.
 	bp, err := s3.NewBucketPolicy(ctx, name+"-bucket", &s3.BucketPolicyArgs{Bucket: bucket.ID(), Policy: policy},
