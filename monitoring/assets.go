@@ -140,13 +140,15 @@ func renderLogRules(p assetParams) (string, error) {
 	return rules, nil
 }
 
-func render(name, text string, p assetParams) (string, error) {
+// render executes the template text (delimiters << >>, so that Grafana's and Prometheus's own
+// {{ }} pass through) with data; a missing key is an error.
+func render(name, text string, data any) (string, error) {
 	t, err := template.New(name).Delims("<<", ">>").Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("parsing template %s: %w", name, err)
 	}
 	var out bytes.Buffer
-	if err := t.Execute(&out, p); err != nil {
+	if err := t.Execute(&out, data); err != nil {
 		return "", fmt.Errorf("rendering template %s: %w", name, err)
 	}
 	return out.String(), nil

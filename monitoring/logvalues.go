@@ -1,10 +1,9 @@
 package monitoring
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
-	"text/template"
+	"strings"
 )
 
 // The Loki and Alloy chart values this program sets, typed. Field names are the charts' keys; a
@@ -344,18 +343,14 @@ var alloyConfigTemplate string
 
 // alloyConfig renders alloy.config for a Loki push URL.
 func alloyConfig(pushURL string) (string, error) {
-	t, err := template.New("alloy.config").Delims("<<", ">>").Option("missingkey=error").Parse(alloyConfigTemplate)
+	config, err := render("alloy.config", alloyConfigTemplate, struct{ PushURL string }{pushURL})
 	if err != nil {
-		return "", fmt.Errorf("parsing alloy.config: %w", err)
+		return "", err
 	}
-	var out bytes.Buffer
-	if err := t.Execute(&out, struct{ PushURL string }{pushURL}); err != nil {
-		return "", fmt.Errorf("rendering alloy.config: %w", err)
-	}
-	if bytes.Contains(out.Bytes(), []byte("{{")) {
+	if strings.Contains(config, "{{") {
 		return "", fmt.Errorf("alloy.config holds a double brace, which the chart's tpl would execute")
 	}
-	return out.String(), nil
+	return config, nil
 }
 
 // buildAlloyValues returns Alloy's values: a DaemonSet shipping to pushURL.
