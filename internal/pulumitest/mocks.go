@@ -126,8 +126,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:route53/getZone:getZone":
 		name, id := strings.TrimSuffix(str("name"), "."), str("zoneId")
 		if id == "" {
-			sum := sha256.Sum256([]byte(name))
-			id = "Z" + strings.ToUpper(hex.EncodeToString(sum[:])[:20])
+			id = ZoneID(name)
 		}
 		if name == "" {
 			name = "example.com"
@@ -538,6 +537,12 @@ func (m *Mocks) Only(t testing.TB, typ string) Node {
 		t.Fatalf("%d resources of type %s, want 1", len(ns), typ)
 	}
 	return ns[0]
+}
+
+// ZoneID is the ID the mock gives the public hosted zone of name (looked up by name).
+func ZoneID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "Z" + strings.ToUpper(hex.EncodeToString(sum[:])[:20])
 }
 
 // URN is the URN the engine gives a resource of typ named name under a parent of parentType
