@@ -15,7 +15,6 @@ import (
 // Ports the monitoring stack listens on or reaches.
 const (
 	grafanaPort      = 3000  // Grafana's container port ("grafana")
-	prometheusPort   = 9090  // Prometheus's web port
 	kubeletPort      = 10250 // kubelets (cAdvisor, the kubelet's metrics); the operator's webhook
 	nodeExporterPort = 9100  // node-exporter, on the node's network
 	apiServerPort    = 443   // the EKS API server's network interfaces in the VPC
@@ -99,7 +98,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			from = append(from, &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(client)})
 		}
 		if err := policy(ctx, name+"-prometheus-clients", ns, "prometheus-clients", prometheus,
-			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: addon.TCP(prometheusPort)}},
+			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: addon.TCP(PrometheusPort)}},
 			nil, opts); err != nil {
 			return err
 		}
@@ -184,6 +183,12 @@ func policy(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectName s
 // byName selects the pods of one part of the stack by their app.kubernetes.io/name.
 func byName(app string) *metav1.LabelSelectorArgs {
 	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{appNameLabel: pulumi.String(app)}}
+}
+
+// PrometheusPeer selects the Prometheus pods of the monitoring namespace ns, for the egress
+// policy of a client such as KEDA (which MonitoringArgs.PrometheusClients admits here).
+func PrometheusPeer(ns string) *networkingv1.NetworkPolicyPeerArgs {
+	return &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(ns), PodSelector: byName("prometheus")}
 }
 
 func namespaceSelector(ns string) *metav1.LabelSelectorArgs {

@@ -40,10 +40,13 @@ const (
 	DashboardLabelValue = "1"
 )
 
+// PrometheusPort is Prometheus's web port, on its pods and its Service.
+const PrometheusPort = 9090
+
 // PrometheusURL is the in-cluster address of Prometheus: the chart's Service
-// "<release>-prometheus" on port 9090, in namespace ns.
+// "<release>-prometheus" on PrometheusPort, in namespace ns.
 func PrometheusURL(ns string) string {
-	return fmt.Sprintf("http://%s-prometheus.%s.svc:9090", ReleaseName, ns)
+	return fmt.Sprintf("http://%s-prometheus.%s.svc:%d", ReleaseName, ns, PrometheusPort)
 }
 
 // Resource requests for the stack's long-running pods. Requests only: a memory limit on

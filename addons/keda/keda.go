@@ -50,10 +50,6 @@ const (
 	operatorGRPCPort    = 9666 // the operator's metrics service, fixed in the templates
 	metricsServerPort   = 6443 // service.portHttpsTarget: the APIService's backend
 	webhooksPort        = 9443 // webhooks.port, "" defaults to 9443
-	prometheusPort      = 9090 // Prometheus's web port (monitoring/netpol.go)
-	prometheusPodLabel  = "app.kubernetes.io/name"
-	prometheusPodValue  = "prometheus" // kube-prometheus-stack's Prometheus pods (monitoring/netpol.go)
-	namespaceNameLabel  = "kubernetes.io/metadata.name"
 	externalMetricsName = "v1beta1.external.metrics.k8s.io"
 )
 
@@ -288,12 +284,9 @@ func networkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, arg
 		appLabel(MetricsServerName), operator, addon.TCP(operatorGRPCPort), k8s...); err != nil {
 		return err
 	}
-	prometheus := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
-		NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{namespaceNameLabel: pulumi.String(args.PrometheusNamespace)}},
-		PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{prometheusPodLabel: pulumi.String(prometheusPodValue)}},
-	}}
+	prometheus := networkingv1.NetworkPolicyPeerArray{monitoring.PrometheusPeer(args.PrometheusNamespace)}
 	return addon.EgressTo(ctx, name+"-operator-egress", ns, "operator-to-prometheus",
-		appLabel(OperatorName), prometheus, addon.TCP(prometheusPort), k8s...)
+		appLabel(OperatorName), prometheus, addon.TCP(monitoring.PrometheusPort), k8s...)
 }
 
 func appLabel(name string) map[string]string { return map[string]string{"app": name} }

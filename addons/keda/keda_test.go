@@ -426,11 +426,11 @@ func TestNetworkPolicies(t *testing.T) {
 		"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": monitoringNS}},
 		"podSelector":       map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "prometheus"}},
 	}
-	if app != OperatorName || len(peers) != 1 || fmt.Sprint(peers[0]) != fmt.Sprint(wantPeer) || !slices.Equal(p, []int{prometheusPort}) {
+	if app != OperatorName || len(peers) != 1 || fmt.Sprint(peers[0]) != fmt.Sprint(wantPeer) || !slices.Equal(p, []int{9090}) {
 		t.Errorf("Prometheus egress from %s to %v on %v", app, peers, p)
 	}
-	if want := monitoring.PrometheusURL(monitoringNS); d.keda.PrometheusURL != want || !strings.HasSuffix(want, fmt.Sprintf(":%d", prometheusPort)) {
-		t.Errorf("PrometheusURL %s, want %s on port %d", d.keda.PrometheusURL, want, prometheusPort)
+	if want := monitoring.PrometheusURL(monitoringNS); d.keda.PrometheusURL != want || !strings.HasSuffix(want, fmt.Sprintf(":%d", 9090)) {
+		t.Errorf("PrometheusURL %s, want %s on port %d", d.keda.PrometheusURL, want, 9090)
 	}
 
 	// The namespace-wide egress: DNS and the API server in the VPC, nothing else.
