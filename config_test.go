@@ -204,14 +204,14 @@ func TestConfigErrorListsEveryProblem(t *testing.T) {
 	cfg := validDev()
 	cfg["flask-eks:azCount"] = "5"
 	cfg["flask-eks:natMode"] = "none"
-	_, err := readConfig("flask-eks", "dev", mapConfig{values: cfg}, time.Now())
+	_, err := readConfig("flask-eks", "dev", mapConfig{values: cfg}, testToday())
 	if err == nil || !strings.Contains(err.Error(), "azCount") || !strings.Contains(err.Error(), "natMode") {
 		t.Fatalf("want one error naming azCount and natMode, got %v", err)
 	}
 }
 
 func TestDefaultsComeFromPulumiYAML(t *testing.T) {
-	cfg, err := readConfig("flask-eks", "dev", mapConfig{values: validDev()}, time.Now())
+	cfg, err := readConfig("flask-eks", "dev", mapConfig{values: validDev()}, testToday())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestProdAddonsOff(t *testing.T) {
 
 // TestStackNameLength: a stack name that makes bucket and role names too long is refused.
 func TestStackNameLength(t *testing.T) {
-	_, err := readConfig("flask-eks", "a-stack-name-that-is-far-too-long", mapConfig{values: validDev()}, time.Now())
+	_, err := readConfig("flask-eks", "a-stack-name-that-is-far-too-long", mapConfig{values: validDev()}, testToday())
 	if err == nil || !strings.Contains(err.Error(), `"flask-eks-a-stack-name-that-is-far-too-long" is 43 characters`) {
 		t.Errorf("error %v, want the stack name refused", err)
 	}
@@ -377,7 +377,7 @@ func TestDefaultKubernetesVersionInStandardSupport(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := schema["flask-eks:kubernetesVersion"].Default
-	if !slices.Contains(strings.Split(supportedMinors(time.Now()), ", "), fmt.Sprint(def)) {
-		t.Errorf("the default kubernetesVersion %v is not in EKS standard support today (in support: %s)", def, supportedMinors(time.Now()))
+	if !slices.Contains(strings.Split(supportedMinors(testToday()), ", "), fmt.Sprint(def)) {
+		t.Errorf("the default kubernetesVersion %v is not in EKS standard support today (in support: %s)", def, supportedMinors(testToday()))
 	}
 }

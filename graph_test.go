@@ -13,7 +13,7 @@ import (
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
-var graphStack = flag.String("graph", "", "print the planned resource tree of this stack (make graph STACK=dev)")
+var graphStack = flag.String("graph", "", "run no test; print the planned resource tree of this stack instead (make graph STACK=dev)")
 
 // keyInputs are the inputs worth a reviewer's eye, by resource type; other types show none.
 var keyInputs = map[string][]string{
@@ -33,17 +33,36 @@ var keyInputs = map[string][]string{
 	"aws:eks/podIdentityAssociation:PodIdentityAssociation": {"namespace", "serviceAccount"},
 }
 
-// TestPrintGraph is a review tool, not a check: with -graph <stack> it prints the resource
-// tree the program plans for that stack under mocks, indented like `pulumi preview`.
-func TestPrintGraph(t *testing.T) {
-	if *graphStack == "" {
-		t.Skip("a review tool: run `make graph STACK=dev`")
+// TestMain runs the tests or, given a tool flag, one review tool instead of any test: the
+// test binary is the tool, because the program it plans is this package's.
+//
+//	-graph STACK  the resource tree the program plans for that stack under mocks (make graph)
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if *graphStack != "" {
+		os.Exit(tool(func() error { return printGraph(os.Stdout, *graphStack) }))
 	}
-	rec, err := runProgram(t, *graphStack, stackConfig(t, *graphStack))
+	os.Exit(m.Run())
+}
+
+// tool runs a review tool and turns its error into an exit status.
+func tool(run func() error) int {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// printGraph prints the resource tree the program plans for stack under mocks, indented like
+// `pulumi preview`.
+func printGraph(w io.Writer, stack string) error {
+	rec, err := planStack(stack)
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("planning stack %s: %w", stack, err)
 	}
-	printTree(os.Stdout, rec.Graph())
+	printTree(w, rec.Graph())
+	return nil
 }
 
 // printTree writes one line per resource under its parent: type, name, and key inputs.

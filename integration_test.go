@@ -47,7 +47,7 @@ import (
 	"github.com/example/flask-eks/eks"
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/kubetest"
-	"github.com/example/flask-eks/monitoring"
+	"github.com/example/flask-eks/internal/modules"
 )
 
 const (
@@ -111,7 +111,7 @@ func itTarget(ctx *pulumi.Context, cfg *Config, kubeconfig, chartPath string) (k
 // the Kubernetes half of main.go (dev's shape: Pulumi-generated secrets, the chart's HPA).
 func kubernetesHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
+		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, testToday())
 		if err != nil {
 			return err
 		}
@@ -123,8 +123,7 @@ func kubernetesHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		w.export(ctx, cfg, pulumi.String(cfg.App.Image))
-		return nil
+		return workloadOutputs(cfg, w, pulumi.String(cfg.App.Image)).export(ctx)
 	}
 }
 
@@ -134,7 +133,7 @@ func kubernetesHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 // server, so nothing waits for them; KEDA is taken as installed (its CRDs are).
 func addonHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, time.Now())
+		cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, testToday())
 		if err != nil {
 			return err
 		}
@@ -153,11 +152,13 @@ func addonHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		if err := scaleApp(ctx, cfg, target.Provider, keda.Existing(monitoring.PrometheusURL(monitoringNamespace)), w); err != nil {
+		so, err := newScaledObject(ctx, cfg, target.Provider, keda.Existing(kedaPrometheus().URL), w)
+		if err != nil {
 			return err
 		}
-		w.export(ctx, cfg, pulumi.String(cfg.App.Image))
-		return nil
+		out := workloadOutputs(cfg, w, pulumi.String(cfg.App.Image))
+		out["appHpaName"] = so.HPAName
+		return out.export(ctx)
 	}
 }
 
@@ -167,8 +168,8 @@ func addonHalf(kubeconfig, chartPath string) pulumi.RunFunc {
 func TestIntegrationAddonObjects(t *testing.T) {
 	cp := kubetest.Start(t)
 	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
-	crds = append(crds, kubetest.CRDFiles(t, kubetest.ExternalSecretsModule, "config/crds/bases", "external-secrets.io_*.yaml")...)
-	crds = append(crds, kubetest.CRDFiles(t, kubetest.KEDAModule, "config/crd/bases", "keda.sh_*.yaml")...)
+	crds = append(crds, modules.CRDFiles(t, modules.ExternalSecretsModule, "config/crds/bases", "external-secrets.io_*.yaml")...)
+	crds = append(crds, modules.CRDFiles(t, modules.KEDAModule, "config/crd/bases", "keda.sh_*.yaml")...)
 	cp.ApplyFiles(t, crds...)
 	kube, err := clientset.NewForConfig(cp.RestConfig())
 	if err != nil {
@@ -865,7 +866,7 @@ func TestIntegrationChartServerSideStrict(t *testing.T) {
 func renderStack(t *testing.T, stackName, kubeVersion string) []chartrender.Manifest {
 	t.Helper()
 	raw := stackConfig(t, stackName)
-	cfg, err := readConfig("flask-eks", stackName, mapConfig{values: raw}, time.Now())
+	cfg, err := readConfig("flask-eks", stackName, mapConfig{values: raw}, testToday())
 	if err != nil {
 		t.Fatal(err)
 	}

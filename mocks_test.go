@@ -2,13 +2,21 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/pulumitest"
 )
+
+// testToday is the day every mock run of the program pretends it is, so that no test starts
+// failing when a Kubernetes version of a committed stack leaves EKS standard support. The
+// calendar's behaviour over time has its own test (TestKubernetesVersionCalendar), and
+// TestCommittedStacksInSupport warns ahead of the real dates.
+func testToday() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 
 // secretConfigKeys are the keys a stack stores encrypted when set (`pulumi config set --secret`).
 var secretConfigKeys = []string{"flask-eks:secretKey", "flask-eks:dbPassword"}
@@ -17,15 +25,24 @@ var secretConfigKeys = []string{"flask-eks:secretKey", "flask-eks:dbPassword"}
 // strings as they are, everything else JSON-encoded. It returns aws:region too.
 func stackConfig(t *testing.T, stack string) map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile("Pulumi." + stack + ".yaml")
+	cfg, err := readStackFile(stack)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return cfg
+}
+
+// readStackFile is stackConfig for tools that run outside a test.
+func readStackFile(stack string) (map[string]string, error) {
+	raw, err := os.ReadFile("Pulumi." + stack + ".yaml")
+	if err != nil {
+		return nil, err
 	}
 	var file struct {
 		Config map[string]any `json:"config"`
 	}
 	if err := yaml.Unmarshal(raw, &file); err != nil {
-		t.Fatalf("Pulumi.%s.yaml: %v", stack, err)
+		return nil, fmt.Errorf("Pulumi.%s.yaml: %w", stack, err)
 	}
 	out := map[string]string{}
 	for k, v := range file.Config {
@@ -35,11 +52,25 @@ func stackConfig(t *testing.T, stack string) map[string]string {
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		out[k] = string(b)
 	}
-	return out
+	return out, nil
+}
+
+// planStack runs the whole program under mocks for a committed stack outside any test (the
+// review tools), as runProgram does inside one.
+func planStack(stack string) (*pulumitest.Mocks, error) {
+	cfg, err := readStackFile(stack)
+	if err != nil {
+		return nil, err
+	}
+	m := pulumitest.New("flask-eks", stack)
+	if r := cfg["aws:region"]; r != "" {
+		m.Region = r
+	}
+	return m, pulumitest.RunTool(m, cfg, secretConfigKeys, newProgram(testToday))
 }
 
 // runProgram runs the whole program under the shared mocks with the given config and returns
@@ -56,5 +87,5 @@ func runProgramSecrets(t *testing.T, stack string, config map[string]string, sec
 	if r := config["aws:region"]; r != "" {
 		m.Region = r
 	}
-	return m, pulumitest.Run(t, m, config, secretKeys, program)
+	return m, pulumitest.Run(t, m, config, secretKeys, newProgram(testToday))
 }

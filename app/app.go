@@ -88,17 +88,12 @@ type Secrets struct {
 
 // SecretSource makes the app's Secret, with keys SECRET_KEY and DB_PASSWORD, in the app's
 // namespace: the App calls SyncInto once it has created the namespace, with options that make
-// the App the parent of what it declares. The release waits for the returned resources.
-// addons/externalsecrets implements it; the app package knows nothing of the operator.
+// the App the parent of what it declares. SyncInto returns the Secret's name and what the
+// release must wait for (the ExternalSecret, which the operator turns into the Secret). The
+// signature uses only SDK types, so addons/externalsecrets implements it without importing
+// this package: the app knows nothing of the operator, and the operator nothing of the app.
 type SecretSource interface {
-	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (SyncedSecret, error)
-}
-
-// SyncedSecret is the Secret a SecretSource makes: its name, and the resources the release must
-// wait for (the ExternalSecret, which the operator turns into the Secret).
-type SyncedSecret struct {
-	Name      pulumi.StringInput
-	DependsOn []pulumi.Resource
+	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (secretName pulumi.StringInput, ready []pulumi.Resource, err error)
 }
 
 // PodIdentityArgs configures EKS Pod Identity for the app's ServiceAccount.
@@ -162,15 +157,15 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	secretName := args.Secrets.ExistingSecret
 	releaseDeps = append(releaseDeps, args.Secrets.ExistingSecretDependsOn...)
 	if src := args.Secrets.Source; src != nil {
-		synced, err := src.SyncInto(ctx, name, ns, pulumi.Parent(a), pulumi.Provider(args.Provider))
+		syncedName, ready, err := src.SyncInto(ctx, name, ns, pulumi.Parent(a), pulumi.Provider(args.Provider))
 		if err != nil {
 			return nil, fmt.Errorf("app %q: syncing its Secret: %w", name, err)
 		}
-		if synced.Name == nil {
+		if syncedName == nil {
 			return nil, fmt.Errorf("app %q: the secret source returned no Secret name", name)
 		}
-		secretName = synced.Name
-		releaseDeps = append(releaseDeps, synced.DependsOn...)
+		secretName = syncedName
+		releaseDeps = append(releaseDeps, ready...)
 	}
 	if secretName == nil {
 		secret, err := appSecret(ctx, name, ns, args, k8s)

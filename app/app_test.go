@@ -186,15 +186,15 @@ func TestExistingSecret(t *testing.T) {
 // given, so the test sees what the App hands it.
 type fakeSource struct{ gotNamespace *corev1.Namespace }
 
-func (f *fakeSource) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (SyncedSecret, error) {
+func (f *fakeSource) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error) {
 	f.gotNamespace = ns
 	cm, err := corev1.NewConfigMap(ctx, name+"-external-secret-stand-in", &corev1.ConfigMapArgs{
 		Metadata: &metav1.ObjectMetaArgs{Namespace: ns.Metadata.Name()},
 	}, opts...)
 	if err != nil {
-		return SyncedSecret{}, err
+		return nil, nil, err
 	}
-	return SyncedSecret{Name: pulumi.String("flask-app-secrets"), DependsOn: []pulumi.Resource{cm}}, nil
+	return pulumi.String("flask-app-secrets"), []pulumi.Resource{cm}, nil
 }
 
 // TestSecretSource: a SecretSource gets the App's namespace, declares its objects as the App's

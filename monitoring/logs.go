@@ -12,7 +12,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/addon"
+	"github.com/example/flask-eks/internal/charts"
 	"github.com/example/flask-eks/internal/podidentity"
 	"github.com/example/flask-eks/internal/s3policy"
 )
@@ -63,8 +63,8 @@ type LogsSettings struct {
 // Every key of lokiValues and alloyValues was checked in the chart's values.yaml and templates
 // at those tags (see logvalues.go), and the two value sets were rendered with `helm template`.
 var (
-	LokiChart  = addon.Chart{Name: "loki", Repo: "https://grafana-community.github.io/helm-charts", Version: "18.11.0"}
-	AlloyChart = addon.Chart{Name: "alloy", Repo: "https://grafana.github.io/helm-charts", Version: "1.11.1", SkipCRDs: true}
+	LokiChart  = charts.Chart{Name: "loki", Repo: "https://grafana-community.github.io/helm-charts", Version: "18.11.0"}
+	AlloyChart = charts.Chart{Name: "alloy", Repo: "https://grafana.github.io/helm-charts", Version: "1.11.1", SkipCRDs: true}
 )
 
 // Names and ports the logs half fixes, so that policies, the data source and the Pod Identity
@@ -231,7 +231,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 	// ContainerCreating), a finished bucket, and the StorageClass.
 	lokiDeps := append([]pulumi.Resource{identity.Association, rulesCM}, bucketDeps...)
 	lokiDeps = append(lokiDeps, args.DependsOn...)
-	l.Loki, err = addon.Install(ctx, name+"-loki", LokiChart, args.Namespace, lokiMap, args.Provider,
+	l.Loki, err = charts.Install(ctx, name+"-loki", LokiChart, args.Namespace, lokiMap, args.Provider,
 		pulumi.Parent(l), pulumi.DependsOn(lokiDeps))
 	if err != nil {
 		return nil, fmt.Errorf("logs %q: %w", name, err)
@@ -247,7 +247,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 	}
 	// Alloy waits for Loki so that its first pushes find it (it would retry, but its first
 	// minutes of logs would sit in memory).
-	l.Alloy, err = addon.Install(ctx, name+"-alloy", AlloyChart, args.Namespace, pulumi.ToMap(alloyMap), args.Provider,
+	l.Alloy, err = charts.Install(ctx, name+"-alloy", AlloyChart, args.Namespace, pulumi.ToMap(alloyMap), args.Provider,
 		pulumi.Parent(l), pulumi.DependsOn(append([]pulumi.Resource{l.Loki}, args.DependsOn...)))
 	if err != nil {
 		return nil, fmt.Errorf("logs %q: %w", name, err)

@@ -20,6 +20,10 @@ import (
 	"github.com/example/flask-eks/internal/kube"
 )
 
+// Namespace is where the program runs the monitoring stack (MonitoringArgs.Namespace), a
+// namespace the app may not take.
+const Namespace = "monitoring"
+
 // Names of the objects this component creates. They are fixed (not auto-named) so that the chart
 // values and the README can refer to them.
 const (

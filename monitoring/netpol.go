@@ -8,8 +8,7 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/addon"
-	"github.com/example/flask-eks/internal/kube"
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 // Ports the monitoring stack listens on or reaches.
@@ -32,21 +31,21 @@ const (
 //
 // Kubelet probes come from the node, which the EKS network policy agent always admits.
 func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *MonitoringArgs, opts []pulumi.ResourceOption) error {
-	if _, err := kube.DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
+	if _, err := netpol.DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
 		return err
 	}
 	sameNamespace := networkingv1.NetworkPolicyPeerArray{
 		&networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}},
 	}
-	vpc := addon.Peers(args.NodeCIDRs, nil)
+	vpc := netpol.Peers(args.NodeCIDRs, nil)
 	ingress := networkingv1.NetworkPolicyIngressRuleArray{
 		&networkingv1.NetworkPolicyIngressRuleArgs{From: sameNamespace},
-		&networkingv1.NetworkPolicyIngressRuleArgs{From: vpc, Ports: addon.TCP(kubeletPort)},
+		&networkingv1.NetworkPolicyIngressRuleArgs{From: vpc, Ports: netpol.TCP(kubeletPort)},
 	}
 	egress := networkingv1.NetworkPolicyEgressRuleArray{
 		&networkingv1.NetworkPolicyEgressRuleArgs{To: sameNamespace},
-		addon.DNSEgress(),
-		&networkingv1.NetworkPolicyEgressRuleArgs{To: vpc, Ports: addon.TCP(apiServerPort, kubeletPort, nodeExporterPort)},
+		netpol.DNSEgress(),
+		&networkingv1.NetworkPolicyEgressRuleArgs{To: vpc, Ports: netpol.TCP(apiServerPort, kubeletPort, nodeExporterPort)},
 		&networkingv1.NetworkPolicyEgressRuleArgs{
 			To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 				NamespaceSelector: namespaceSelector(args.App.NamespaceName),
@@ -71,7 +70,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	// Alertmanager sends to its webhook on the internet.
 	alertmanager := byName("alertmanager")
 	if err := policy(ctx, name+"-alertmanager-egress", ns, "alertmanager-egress", alertmanager, nil,
-		networkingv1.NetworkPolicyEgressRuleArray{addon.InternetHTTPSEgress()}, opts); err != nil {
+		networkingv1.NetworkPolicyEgressRuleArray{netpol.InternetHTTPSEgress()}, opts); err != nil {
 		return err
 	}
 
@@ -79,7 +78,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 		grafana := byName("grafana")
 		if err := policy(ctx, name+"-grafana-ingress", ns, "grafana-from-alb", grafana,
 			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
-				From: addon.Peers(args.Grafana.ALBSourceCIDRs, nil), Ports: addon.TCP(grafanaPort),
+				From: netpol.Peers(args.Grafana.ALBSourceCIDRs, nil), Ports: netpol.TCP(grafanaPort),
 			}}, nil, opts); err != nil {
 			return err
 		}
@@ -98,7 +97,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			from = append(from, &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(client)})
 		}
 		if err := policy(ctx, name+"-prometheus-clients", ns, "prometheus-clients", prometheus,
-			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: addon.TCP(PrometheusPort)}},
+			networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: netpol.TCP(PrometheusPort)}},
 			nil, opts); err != nil {
 			return err
 		}
@@ -128,29 +127,29 @@ func newLogsNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespa
 		return networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{PodSelector: sel}}
 	}
 	loki, alloy := pods(LokiChart.Name), pods(AlloyChart.Name)
-	lokiSelf := addon.TCP(lokiHTTPPort, lokiGRPCPort, lokiMemberlistPort)
+	lokiSelf := netpol.TCP(lokiHTTPPort, lokiGRPCPort, lokiMemberlistPort)
 	if err := policy(ctx, name+"-loki", ns, "loki", loki,
 		networkingv1.NetworkPolicyIngressRuleArray{
 			&networkingv1.NetworkPolicyIngressRuleArgs{
 				From:  append(peer(alloy), peer(byName("grafana"))...),
-				Ports: addon.TCP(lokiHTTPPort),
+				Ports: netpol.TCP(lokiHTTPPort),
 			},
 			&networkingv1.NetworkPolicyIngressRuleArgs{From: peer(loki), Ports: lokiSelf},
 		},
 		networkingv1.NetworkPolicyEgressRuleArray{
-			addon.DNSEgress(),
+			netpol.DNSEgress(),
 			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: lokiSelf},
-			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(byName("alertmanager")), Ports: addon.TCP(alertmanagerPort)},
-			addon.PodIdentityAgentEgress(),
-			addon.InternetHTTPSEgress(),
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(byName("alertmanager")), Ports: netpol.TCP(alertmanagerPort)},
+			netpol.PodIdentityAgentEgress(),
+			netpol.InternetHTTPSEgress(),
 		}, opts); err != nil {
 		return err
 	}
 	return policy(ctx, name+"-alloy", ns, "alloy", alloy, nil,
 		networkingv1.NetworkPolicyEgressRuleArray{
-			addon.DNSEgress(),
-			&networkingv1.NetworkPolicyEgressRuleArgs{To: addon.Peers(args.NodeCIDRs, nil), Ports: addon.TCP(apiServerPort)},
-			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: addon.TCP(lokiHTTPPort)},
+			netpol.DNSEgress(),
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: netpol.Peers(args.NodeCIDRs, nil), Ports: netpol.TCP(apiServerPort)},
+			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: netpol.TCP(lokiHTTPPort)},
 		}, opts)
 }
 
@@ -185,11 +184,9 @@ func byName(app string) *metav1.LabelSelectorArgs {
 	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{appNameLabel: pulumi.String(app)}}
 }
 
-// PrometheusPeer selects the Prometheus pods of the monitoring namespace ns, for the egress
-// policy of a client such as KEDA (which MonitoringArgs.PrometheusClients admits here).
-func PrometheusPeer(ns string) *networkingv1.NetworkPolicyPeerArgs {
-	return &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaceSelector(ns), PodSelector: byName("prometheus")}
-}
+// PrometheusPodLabels select the Prometheus pods, for the egress policy of a client such as
+// KEDA (which MonitoringArgs.PrometheusClients admits here).
+func PrometheusPodLabels() map[string]string { return map[string]string{appNameLabel: "prometheus"} }
 
 func namespaceSelector(ns string) *metav1.LabelSelectorArgs {
 	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(ns)}}

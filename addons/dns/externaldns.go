@@ -8,7 +8,9 @@ import (
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/addon"
+	"github.com/example/flask-eks/internal/charts"
+	"github.com/example/flask-eks/internal/kube"
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/podidentity"
 )
 
@@ -19,7 +21,7 @@ import (
 // keys checked in charts/external-dns/values.yaml at that tag: provider.name, sources, policy,
 // registry, txtOwnerId, domainFilters, extraArgs, interval, env, serviceAccount.{create,name},
 // resources. policy is always set: chart 1.22.0 makes it required.
-var ExternalDNSChart = addon.Chart{Name: "external-dns", Repo: "https://kubernetes-sigs.github.io/external-dns/", Version: "1.21.1", SkipCRDs: true}
+var ExternalDNSChart = charts.Chart{Name: "external-dns", Repo: "https://kubernetes-sigs.github.io/external-dns/", Version: "1.21.1", SkipCRDs: true}
 
 // Where ExternalDNS runs, and the ServiceAccount its Pod Identity association names.
 const (
@@ -78,13 +80,13 @@ func NewExternalDNS(ctx *pulumi.Context, name string, args *ExternalDNSArgs, opt
 		return nil, fmt.Errorf("external-dns %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(args.Provider)}
-	ns, err := addon.Namespace(ctx, name+"-ns", ExternalDNSNamespace, addon.Egress{
+	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", ExternalDNSNamespace, netpol.Egress{
 		APICIDRs: args.APICIDRs, Internet: true, PodIdentity: true,
 	}, k8s...)
 	if err != nil {
 		return nil, fmt.Errorf("external-dns %q: %w", name, err)
 	}
-	e.Chart, err = addon.Install(ctx, name, ExternalDNSChart, ns, ExternalDNSValues(args), args.Provider,
+	e.Chart, err = charts.Install(ctx, name, ExternalDNSChart, ns, ExternalDNSValues(args), args.Provider,
 		pulumi.Parent(e), pulumi.DependsOn(append([]pulumi.Resource{identity.Association}, args.DependsOn...)))
 	if err != nil {
 		return nil, fmt.Errorf("external-dns %q: %w", name, err)

@@ -8,7 +8,8 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/addon"
+	"github.com/example/flask-eks/internal/charts"
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 // OperatorChart is External Secrets Operator's chart at the published release helm-chart-2.9.0
@@ -22,7 +23,7 @@ import (
 // from the repository, not from git. The secretstores CRD is about 690 KB: server-side apply,
 // pulumi-kubernetes v4's default, is needed (client-side apply's last-applied annotation would
 // exceed 256 KB).
-var OperatorChart = addon.Chart{Name: "external-secrets", Repo: "https://charts.external-secrets.io", Version: "2.9.0"}
+var OperatorChart = charts.Chart{Name: "external-secrets", Repo: "https://charts.external-secrets.io", Version: "2.9.0"}
 
 // ReloaderChart is Stakater Reloader's chart at the published release chart-v2.2.16
 // (https://github.com/stakater/Reloader/releases/tag/chart-v2.2.16, commit
@@ -30,7 +31,7 @@ var OperatorChart = addon.Chart{Name: "external-secrets", Repo: "https://charts.
 // https://stakater.github.io/stakater-charts (README at that tag). 2.2.16 is the first chart
 // with scoped mode (reloader.namespaces: Roles in the listed namespaces, no ClusterRole). No
 // hooks, no CRDs: a Pulumi Chart v4.
-var ReloaderChart = addon.Chart{Name: "reloader", Repo: "https://stakater.github.io/stakater-charts", Version: "2.2.16"}
+var ReloaderChart = charts.Chart{Name: "reloader", Repo: "https://stakater.github.io/stakater-charts", Version: "2.2.16"}
 
 // Pod labels of ESO's controller and webhook (templates/_helpers.tpl at helm-chart-2.9.0:
 // external-secrets.selectorLabels and external-secrets-webhook.selectorLabels, with the
@@ -174,13 +175,13 @@ func operatorPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, ap
 			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(controllerPods)},
 			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
 			Egress: networkingv1.NetworkPolicyEgressRuleArray{
-				addon.InternetHTTPSEgress(),
-				addon.PodIdentityAgentEgress(),
+				netpol.InternetHTTPSEgress(),
+				netpol.PodIdentityAgentEgress(),
 			},
 		},
 	}, opts...); err != nil {
 		return fmt.Errorf("creating the controller's egress NetworkPolicy: %w", err)
 	}
-	return addon.Ingress(ctx, name+"-webhook-ingress", ns, "webhook-from-api-server", webhookPods,
-		addon.Peers(apiCIDRs, nil), addon.TCP(WebhookPort), opts...)
+	return netpol.Ingress(ctx, name+"-webhook-ingress", ns, "webhook-from-api-server", webhookPods,
+		netpol.Peers(apiCIDRs, nil), netpol.TCP(WebhookPort), opts...)
 }

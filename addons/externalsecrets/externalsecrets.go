@@ -26,8 +26,9 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/app"
-	"github.com/example/flask-eks/internal/addon"
+	"github.com/example/flask-eks/internal/charts"
+	"github.com/example/flask-eks/internal/kube"
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/podidentity"
 )
 
@@ -85,7 +86,7 @@ func (a *Args) validate() error {
 }
 
 // ExternalSecrets is the stack's secret in AWS Secrets Manager and what syncs it into the
-// cluster. It implements app.SecretSource.
+// cluster. It implements the app's SecretSource.
 type ExternalSecrets struct {
 	pulumi.ResourceState
 
@@ -299,32 +300,32 @@ func ReadPolicy(secretArn, keyArn, region string) (string, error) {
 func (e *ExternalSecrets) declareNamespaces(ctx *pulumi.Context, name string) error {
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(e.args.Provider)}
 	var err error
-	e.operatorNS, err = addon.Namespace(ctx, name+"-ns", OperatorNamespace, addon.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
+	e.operatorNS, err = kube.RestrictedNamespace(ctx, name+"-ns", OperatorNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
 	if err != nil {
 		return err
 	}
 	if err := operatorPolicies(ctx, name, e.operatorNS, e.args.APICIDRs, k8s); err != nil {
 		return err
 	}
-	e.reloaderNS, err = addon.Namespace(ctx, name+"-reloader-ns", ReloaderNamespace, addon.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
+	e.reloaderNS, err = kube.RestrictedNamespace(ctx, name+"-reloader-ns", ReloaderNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
 	return err
 }
 
-// SyncInto implements app.SecretSource. On its first call it installs ESO and Reloader, both
+// SyncInto implements the app's SecretSource. On its first call it installs ESO and Reloader, both
 // scoped to ns (the app's namespace): their Roles go there, so they wait for it. It then
 // declares the SecretStore and the ExternalSecret in ns (see Store.SyncInto). The charts are
 // children of this component, whatever opts says; the store and the ExternalSecret follow
 // opts (the App's). A second call, for another namespace, is refused: the operators watch one.
-func (e *ExternalSecrets) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (app.SyncedSecret, error) {
+func (e *ExternalSecrets) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error) {
 	if ns == nil {
-		return app.SyncedSecret{}, fmt.Errorf("external-secrets: SyncInto needs the app's namespace")
+		return nil, nil, fmt.Errorf("external-secrets: SyncInto needs the app's namespace")
 	}
 	if e.syncedFor != "" {
-		return app.SyncedSecret{}, fmt.Errorf("external-secrets: already syncing for %q; the operators watch one namespace", e.syncedFor)
+		return nil, nil, fmt.Errorf("external-secrets: already syncing for %q; the operators watch one namespace", e.syncedFor)
 	}
 	e.syncedFor = name
 	if err := e.install(ctx, ns); err != nil {
-		return app.SyncedSecret{}, fmt.Errorf("external-secrets: %w", err)
+		return nil, nil, fmt.Errorf("external-secrets: %w", err)
 	}
 	return e.Store().SyncInto(ctx, name, ns, opts...)
 }
@@ -352,12 +353,12 @@ func (e *ExternalSecrets) install(ctx *pulumi.Context, ns *corev1.Namespace) err
 	// The association first: EKS injects credentials only into pods created after it.
 	deps := append([]pulumi.Resource{e.Role.Association, ns}, e.args.DependsOn...)
 	var err error
-	e.Operator, err = addon.Install(ctx, base, OperatorChart, e.operatorNS, OperatorValues(appNS), e.args.Provider,
+	e.Operator, err = charts.Install(ctx, base, OperatorChart, e.operatorNS, OperatorValues(appNS), e.args.Provider,
 		pulumi.Parent(e), pulumi.DependsOn(deps))
 	if err != nil {
 		return err
 	}
-	e.Reloader, err = addon.Install(ctx, base+"-reloader", ReloaderChart, e.reloaderNS, ReloaderValues(appNS), e.args.Provider,
+	e.Reloader, err = charts.Install(ctx, base+"-reloader", ReloaderChart, e.reloaderNS, ReloaderValues(appNS), e.args.Provider,
 		pulumi.Parent(e), pulumi.DependsOn(append([]pulumi.Resource{ns}, e.args.DependsOn...)))
 	return err
 }

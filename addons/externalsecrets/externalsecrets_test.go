@@ -60,7 +60,7 @@ func deploy(t *testing.T, protect bool) *deployment {
 			ChartPath: "../../app/chart",
 			Settings:  app.ChartSettings{Environment: "test", ReleaseName: "flask-app", APIBaseURL: "https://api.example.com"},
 			Image:     app.ImageFromRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-app:v1"),
-			Secrets:   app.Secrets{Source: e.Source()},
+			Secrets:   app.Secrets{Source: e},
 		})
 		return err
 	})
@@ -280,8 +280,10 @@ func TestNoSecretInTheOpen(t *testing.T) {
 	}
 }
 
-// TestRotationIsNeverReverted: Pulumi writes the first value only.
-func TestRotationIsNeverReverted(t *testing.T) {
+// TestSecretVersionIgnoresLaterValues: Pulumi writes the first value only; it ignores the
+// value and the version stages afterwards, so a later `pulumi up` plans no change for a value
+// rotated in Secrets Manager (what the engine then does is Pulumi's ignoreChanges contract).
+func TestSecretVersionIgnoresLaterValues(t *testing.T) {
 	d := deploy(t, false)
 	v := d.m.Only(t, "aws:secretsmanager/secretVersion:SecretVersion")
 	ignored := v.IgnoreChanges
@@ -517,13 +519,14 @@ func TestStoreObjects(t *testing.T) {
 // uses it: SkipAwait instead of waiting, and defaults filled in.
 func TestStoreAlone(t *testing.T) {
 	m := pulumitest.New("flask-eks", "test")
-	var synced app.SyncedSecret
+	var syncedName pulumi.StringInput
+	var ready []pulumi.Resource
 	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
 		ns, err := corev1.NewNamespace(ctx, "ns", &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("apps")}})
 		if err != nil {
 			return err
 		}
-		synced, err = Store{Region: "eu-central-1", RemoteKey: pulumi.String("x/app"), SkipAwait: true}.SyncInto(ctx, "app", ns)
+		syncedName, ready, err = Store{Region: "eu-central-1", RemoteKey: pulumi.String("x/app"), SkipAwait: true}.SyncInto(ctx, "app", ns)
 		return err
 	})
 	if err != nil {
@@ -533,8 +536,8 @@ func TestStoreAlone(t *testing.T) {
 	if dig(t, es, "metadata", "annotations", "pulumi.com/skipAwait") != "true" || dig(t, es, "metadata", "annotations", "pulumi.com/waitFor") != nil {
 		t.Errorf("annotations %v, want skipAwait only", dig(t, es, "metadata", "annotations"))
 	}
-	if dig(t, es, "spec", "refreshInterval") != DefaultRefreshInterval || len(synced.DependsOn) != 1 {
-		t.Errorf("refresh %v, deps %d", dig(t, es, "spec", "refreshInterval"), len(synced.DependsOn))
+	if dig(t, es, "spec", "refreshInterval") != DefaultRefreshInterval || len(ready) != 1 || syncedName == nil {
+		t.Errorf("refresh %v, deps %d", dig(t, es, "spec", "refreshInterval"), len(ready))
 	}
 }
 
@@ -581,7 +584,7 @@ func TestSecondSyncRefused(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, err := e.SyncInto(ctx, n, ns, pulumi.Provider(p)); err != nil {
+			if _, _, err := e.SyncInto(ctx, n, ns, pulumi.Provider(p)); err != nil {
 				return err
 			}
 		}

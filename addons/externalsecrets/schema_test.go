@@ -16,7 +16,7 @@ import (
 	"k8s.io/kube-openapi/pkg/validation/validate"
 	"sigs.k8s.io/yaml"
 
-	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/internal/modules"
 )
 
 // CRDModule is where ESO's published CRDs come from: the only version of ESO's Go module that
@@ -33,7 +33,7 @@ import (
 // string. None of that touches a field this program sets, so an object v1.3.2's schema accepts
 // is accepted by the installed CRDs too. ESO_CRD_DIR overrides the directory (e.g. the CRDs of
 // another release).
-const CRDModule = kubetest.ExternalSecretsModule
+const CRDModule = modules.ExternalSecretsModule
 
 // crdDir returns the CRD directory of CRDModule in the module cache.
 func crdDir(t testing.TB) string {
@@ -41,7 +41,7 @@ func crdDir(t testing.TB) string {
 	if dir := os.Getenv("ESO_CRD_DIR"); dir != "" {
 		return dir
 	}
-	return filepath.Join(kubetest.ModuleDir(t, CRDModule), "config", "crds", "bases")
+	return filepath.Join(modules.ModuleDir(t, CRDModule), "config", "crds", "bases")
 }
 
 func loadCRD(t testing.TB, plural string) *apiextensionsv1.CustomResourceDefinition {

@@ -9,8 +9,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/example/flask-eks/app"
 )
 
 // ESO's API, as the pinned chart serves it (external-secrets.io/v1, served and stored; v1beta1
@@ -26,7 +24,7 @@ const (
 // Store is the cluster side of the sync: a SecretStore for AWS Secrets Manager and an
 // ExternalSecret that writes the app's Secret from RemoteKey. It needs no AWS resources of its
 // own, so it also runs against a bare API server that serves ESO's CRDs (SkipAwait). It
-// implements app.SecretSource.
+// implements the app's SecretSource.
 type Store struct {
 	// Region is the Secrets Manager region.
 	Region string
@@ -79,7 +77,7 @@ func (s Store) awaitAnnotations() pulumi.StringMap {
 	return pulumi.StringMap{"pulumi.com/waitFor": pulumi.String("condition=Ready")}
 }
 
-// SyncInto implements app.SecretSource: it declares, in ns,
+// SyncInto implements the app's SecretSource: it declares, in ns,
 //
 //   - a SecretStore (namespaced, not a ClusterSecretStore: a ClusterSecretStore could be
 //     referenced from every namespace, so anyone allowed to create an ExternalSecret anywhere
@@ -93,13 +91,13 @@ func (s Store) awaitAnnotations() pulumi.StringMap {
 //     keeps when the remote secret disappears (deletionPolicy Retain: pods keep starting).
 //
 // It returns TargetName and the ExternalSecret, which the app's release waits for.
-func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (app.SyncedSecret, error) {
+func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error) {
 	s, err := s.withDefaults()
 	if err != nil {
-		return app.SyncedSecret{}, err
+		return nil, nil, err
 	}
 	if ns == nil {
-		return app.SyncedSecret{}, fmt.Errorf("external-secrets store: a namespace is required")
+		return nil, nil, fmt.Errorf("external-secrets store: a namespace is required")
 	}
 	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("flask-eks"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
 	store, err := apiextensions.NewCustomResource(ctx, name+"-secret-store", &apiextensions.CustomResourceArgs{
@@ -117,7 +115,7 @@ func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 		}},
 	}, append(opts, pulumi.DependsOn(s.Operator))...)
 	if err != nil {
-		return app.SyncedSecret{}, fmt.Errorf("creating the SecretStore: %w", err)
+		return nil, nil, fmt.Errorf("creating the SecretStore: %w", err)
 	}
 	property := func(key string) pulumi.Map {
 		return pulumi.Map{
@@ -145,16 +143,18 @@ func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 		}},
 	}, append(opts, pulumi.DependsOn(append([]pulumi.Resource{store}, s.Operator...)))...)
 	if err != nil {
-		return app.SyncedSecret{}, fmt.Errorf("creating the ExternalSecret: %w", err)
+		return nil, nil, fmt.Errorf("creating the ExternalSecret: %w", err)
 	}
-	return app.SyncedSecret{Name: pulumi.String(s.TargetName), DependsOn: []pulumi.Resource{es}}, nil
+	return pulumi.String(s.TargetName), []pulumi.Resource{es}, nil
 }
 
-// Source returns the component's app.SecretSource: the component itself, which installs the
-// operators on first use.
-func (e *ExternalSecrets) Source() app.SecretSource { return e }
-
+// Both implement the app's SecretSource (app/app.go), by shape: this package does not import the app.
 var (
-	_ app.SecretSource = (*ExternalSecrets)(nil)
-	_ app.SecretSource = Store{}
+	_ secretSource = (*ExternalSecrets)(nil)
+	_ secretSource = Store{}
 )
+
+// secretSource is the app's SecretSource interface, restated here.
+type secretSource interface {
+	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error)
+}

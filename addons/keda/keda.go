@@ -21,8 +21,9 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/addon"
-	"github.com/example/flask-eks/monitoring"
+	"github.com/example/flask-eks/internal/charts"
+	"github.com/example/flask-eks/internal/kube"
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 // ChartPin is the keda chart at the published release v2.20.2 of kedacore/charts (tag v2.20.2,
@@ -35,7 +36,7 @@ import (
 // `lookup`. Its CRDs are templates (templates/crds/, behind crds.install), so Chart v4 applies
 // them like any other object, with server-side apply (crd-scaledjobs is about 650 KB, too big for
 // the last-applied annotation of a client-side apply).
-var ChartPin = addon.Chart{Name: "keda", Repo: "https://kedacore.github.io/charts", Version: "2.20.2"}
+var ChartPin = charts.Chart{Name: "keda", Repo: "https://kedacore.github.io/charts", Version: "2.20.2"}
 
 // Namespace is where KEDA runs: the chart's default namespace.
 const Namespace = "keda"
@@ -66,11 +67,9 @@ type Args struct {
 	// (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html), so only these
 	// NetworkPolicies decide.
 	APICIDRs []string
-	// PrometheusNamespace is where kube-prometheus-stack runs (monitoring.NewMonitoring's
-	// Namespace). The operator may reach Prometheus there, on 9090, and ScaledObjects query
-	// monitoring.PrometheusURL of it. That namespace's own policy must admit namespace keda too
-	// (MonitoringArgs.PrometheusClients).
-	PrometheusNamespace string
+	// Prometheus is the Prometheus that ScaledObjects query and the operator may reach. Its
+	// namespace's own policy must admit namespace keda too (monitoring's PrometheusClients).
+	Prometheus Prometheus
 	// WatchNamespace, when set, restricts KEDA to ScaledObjects in that one namespace (the app's),
 	// and with it the operator's RBAC: the chart binds the operator's ClusterRole with
 	// RoleBindings in that namespace and in keda only, instead of a ClusterRoleBinding
@@ -85,6 +84,16 @@ type Args struct {
 	Replicas int
 	// DependsOn are what the chart must wait for (the cluster's classes).
 	DependsOn []pulumi.Resource
+}
+
+// Prometheus is where KEDA's operator finds the metrics it scales on: the in-cluster URL its
+// queries go to, and the pods and port behind it, for the operator's egress policy. main.go
+// fills it from the monitoring component, so this package knows nothing of kube-prometheus-stack.
+type Prometheus struct {
+	URL       string
+	Namespace string
+	PodLabels map[string]string
+	Port      int
 }
 
 // KEDA is the installed KEDA.
@@ -130,12 +139,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("keda %q: %w", name, err)
 	}
-	k := &KEDA{PrometheusURL: monitoring.PrometheusURL(args.PrometheusNamespace)}
+	k := &KEDA{PrometheusURL: args.Prometheus.URL}
 	if err := ctx.RegisterComponentResource("flask-eks:keda:KEDA", name, k, opts...); err != nil {
 		return nil, fmt.Errorf("registering keda %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(k), pulumi.Provider(args.Provider)}
-	ns, err := addon.Namespace(ctx, name+"-ns", Namespace, addon.Egress{APICIDRs: args.APICIDRs}, k8s...)
+	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", Namespace, netpol.Egress{APICIDRs: args.APICIDRs}, k8s...)
 	if err != nil {
 		return nil, fmt.Errorf("keda %q: %w", name, err)
 	}
@@ -146,7 +155,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if args.WatchNamespace != nil {
 		deps = append(deps, args.WatchNamespace)
 	}
-	k.Chart, err = addon.Install(ctx, name, ChartPin, ns, pulumi.ToMap(chartValues(args)), args.Provider,
+	k.Chart, err = charts.Install(ctx, name, ChartPin, ns, pulumi.ToMap(chartValues(args)), args.Provider,
 		pulumi.Parent(k), pulumi.DependsOn(deps))
 	if err != nil {
 		return nil, fmt.Errorf("keda %q: %w", name, err)
@@ -164,8 +173,8 @@ func (a *Args) validate() error {
 		return fmt.Errorf("an explicit Kubernetes provider is required")
 	case len(a.APICIDRs) == 0:
 		return fmt.Errorf("the API CIDRs are required: the API server calls the metrics API server and the webhooks from there")
-	case a.PrometheusNamespace == "":
-		return fmt.Errorf("the Prometheus namespace is required: the Prometheus scaler queries it")
+	case a.Prometheus.URL == "" || a.Prometheus.Namespace == "" || len(a.Prometheus.PodLabels) == 0 || a.Prometheus.Port == 0:
+		return fmt.Errorf("the Prometheus to query (URL, namespace, pod labels, port) is required: the Prometheus scaler queries it")
 	case (a.WatchNamespace == nil) != (a.WatchNamespaceName == ""):
 		return fmt.Errorf("the watched namespace needs both its object and its name")
 	case a.Replicas < 0:
@@ -201,7 +210,7 @@ func (r resources) values() map[string]any {
 // (501-524), resources.{operator,metricServer,webhooks} (546-570),
 // permissions.{metricServer,operator}.restrict.secret (917, 922), enableServiceLinks (955).
 // TestChartValuesExist checks them against that chart, which the tests render from the module
-// proxy (kubetest.KEDAChartsModule).
+// proxy (modules.KEDAChartsModule).
 func chartValues(args *Args) map[string]any {
 	replicas := max(args.Replicas, 1)
 	pdb := map[string]any{}
@@ -261,32 +270,35 @@ func chartValues(args *Args) map[string]any {
 //
 // Kubelet probes come from the node, which the EKS network policy agent always admits.
 func networkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *Args, k8s []pulumi.ResourceOption) error {
-	vpc := addon.Peers(args.APICIDRs, nil)
-	if err := addon.Ingress(ctx, name+"-metrics-apiserver-ingress", ns, "metrics-apiserver-from-api-server",
-		appLabel(MetricsServerName), vpc, addon.TCP(metricsServerPort), k8s...); err != nil {
+	vpc := netpol.Peers(args.APICIDRs, nil)
+	if err := netpol.Ingress(ctx, name+"-metrics-apiserver-ingress", ns, "metrics-apiserver-from-api-server",
+		appLabel(MetricsServerName), vpc, netpol.TCP(metricsServerPort), k8s...); err != nil {
 		return err
 	}
-	if err := addon.Ingress(ctx, name+"-webhooks-ingress", ns, "webhooks-from-api-server",
-		appLabel(WebhooksName), vpc, addon.TCP(webhooksPort), k8s...); err != nil {
+	if err := netpol.Ingress(ctx, name+"-webhooks-ingress", ns, "webhooks-from-api-server",
+		appLabel(WebhooksName), vpc, netpol.TCP(webhooksPort), k8s...); err != nil {
 		return err
 	}
 	metricsServer := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(appLabel(MetricsServerName))},
 	}}
-	if err := addon.Ingress(ctx, name+"-operator-ingress", ns, "operator-from-metrics-apiserver",
-		appLabel(OperatorName), metricsServer, addon.TCP(operatorGRPCPort), k8s...); err != nil {
+	if err := netpol.Ingress(ctx, name+"-operator-ingress", ns, "operator-from-metrics-apiserver",
+		appLabel(OperatorName), metricsServer, netpol.TCP(operatorGRPCPort), k8s...); err != nil {
 		return err
 	}
 	operator := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(appLabel(OperatorName))},
 	}}
-	if err := addon.EgressTo(ctx, name+"-metrics-apiserver-egress", ns, "metrics-apiserver-to-operator",
-		appLabel(MetricsServerName), operator, addon.TCP(operatorGRPCPort), k8s...); err != nil {
+	if err := netpol.EgressTo(ctx, name+"-metrics-apiserver-egress", ns, "metrics-apiserver-to-operator",
+		appLabel(MetricsServerName), operator, netpol.TCP(operatorGRPCPort), k8s...); err != nil {
 		return err
 	}
-	prometheus := networkingv1.NetworkPolicyPeerArray{monitoring.PrometheusPeer(args.PrometheusNamespace)}
-	return addon.EgressTo(ctx, name+"-operator-egress", ns, "operator-to-prometheus",
-		appLabel(OperatorName), prometheus, addon.TCP(monitoring.PrometheusPort), k8s...)
+	prometheus := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
+		NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(args.Prometheus.Namespace)}},
+		PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(args.Prometheus.PodLabels)},
+	}}
+	return netpol.EgressTo(ctx, name+"-operator-egress", ns, "operator-to-prometheus",
+		appLabel(OperatorName), prometheus, netpol.TCP(args.Prometheus.Port), k8s...)
 }
 
 func appLabel(name string) map[string]string { return map[string]string{"app": name} }

@@ -12,17 +12,18 @@ import (
 
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/internal/modules"
 )
 
-// TestAgainstAPIServer runs what the program declares through a real kube-apiserver with KEDA's
+// TestIntegrationKEDAObjects runs what the program declares through a real kube-apiserver with KEDA's
 // CRDs (config/crd/bases of the Go module at v2.20.2, generated from the types the unit tests
 // decode with): the ScaledObject passes a strict server-side dry run (CRD schema, enums,
 // minimums, unknown fields), and so do the NetworkPolicies and every object of the chart rendered
 // with the program's values. A misspelt field in the ScaledObject is refused, so the dry run
 // is strict indeed.
-func TestAgainstAPIServer(t *testing.T) {
+func TestIntegrationKEDAObjects(t *testing.T) {
 	cp := kubetest.Start(t)
-	cp.ApplyFiles(t, kubetest.CRDFiles(t, kubetest.KEDAModule, "config/crd/bases", "*.yaml")...)
+	cp.ApplyFiles(t, modules.CRDFiles(t, modules.KEDAModule, "config/crd/bases", "*.yaml")...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

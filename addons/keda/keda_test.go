@@ -18,9 +18,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/chartrender"
-	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/pulumitest"
-	"github.com/example/flask-eks/monitoring"
 )
 
 const (
@@ -38,6 +37,14 @@ const (
 
 var testScaling = Scaling{MinReplicas: 2, MaxReplicas: 10, TargetRequestsPerSecond: 50}
 
+// testPrometheus is kube-prometheus-stack's Prometheus as main.go describes it to KEDA.
+var testPrometheus = Prometheus{
+	URL:       "http://kube-prometheus-stack-prometheus.monitoring.svc:9090",
+	Namespace: monitoringNS,
+	PodLabels: map[string]string{"app.kubernetes.io/name": "prometheus"},
+	Port:      9090,
+}
+
 // deployment is one run of KEDA and the app's ScaledObject, composed as main.go would: the app's
 // namespace and release stand in for app.NewApp's.
 type deployment struct {
@@ -49,6 +56,12 @@ type deployment struct {
 }
 
 func deploy(t *testing.T, scaling Scaling) *deployment {
+	t.Helper()
+	return deployNamed(t, scaling, "")
+}
+
+// deployNamed is deploy with an HPA name for the ScaledObject ("" for KEDA's default).
+func deployNamed(t *testing.T, scaling Scaling, hpaName string) *deployment {
 	t.Helper()
 	d := &deployment{m: pulumitest.New("flask-eks", "test")}
 	err := pulumitest.Run(t, d.m, nil, nil, func(ctx *pulumi.Context) error {
@@ -69,7 +82,7 @@ func deploy(t *testing.T, scaling Scaling) *deployment {
 			return err
 		}
 		d.keda, err = New(ctx, "keda", &Args{
-			Provider: p, APICIDRs: []string{vpcCIDR}, PrometheusNamespace: monitoringNS,
+			Provider: p, APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus,
 			WatchNamespace: ns, WatchNamespaceName: appNamespace,
 		})
 		if err != nil {
@@ -77,7 +90,7 @@ func deploy(t *testing.T, scaling Scaling) *deployment {
 		}
 		d.so, err = NewScaledObject(ctx, "app-scaler", &ScaledObjectArgs{
 			Provider: p, KEDA: d.keda, Namespace: ns, NamespaceName: appNamespace,
-			Deployment: appRelease, Release: release, Scaling: scaling,
+			Deployment: appRelease, Release: release, Scaling: scaling, HPAName: hpaName,
 		})
 		if err != nil {
 			return err
@@ -92,10 +105,10 @@ func deploy(t *testing.T, scaling Scaling) *deployment {
 	return d
 }
 
-// chartDir is ChartPin's chart at its release tag, from the module proxy (kubetest.KEDAChartsModule).
+// chartDir is ChartPin's chart at its release tag, from the module proxy (modules.KEDAChartsModule).
 func chartDir(t testing.TB) string {
 	t.Helper()
-	return kubetest.ChartDir(t, kubetest.KEDAChartsModule, ChartPin.Name, ChartPin.Name, ChartPin.Version)
+	return modules.ChartDir(t, modules.KEDAChartsModule, ChartPin.Name, ChartPin.Name, ChartPin.Version)
 }
 
 // chartInputs are the values the program passed to the KEDA chart, as the engine got them.
@@ -429,8 +442,8 @@ func TestNetworkPolicies(t *testing.T) {
 	if app != OperatorName || len(peers) != 1 || fmt.Sprint(peers[0]) != fmt.Sprint(wantPeer) || !slices.Equal(p, []int{9090}) {
 		t.Errorf("Prometheus egress from %s to %v on %v", app, peers, p)
 	}
-	if want := monitoring.PrometheusURL(monitoringNS); d.keda.PrometheusURL != want || !strings.HasSuffix(want, fmt.Sprintf(":%d", 9090)) {
-		t.Errorf("PrometheusURL %s, want %s on port %d", d.keda.PrometheusURL, want, 9090)
+	if d.keda.PrometheusURL != testPrometheus.URL {
+		t.Errorf("PrometheusURL %s, want the given %s", d.keda.PrometheusURL, testPrometheus.URL)
 	}
 
 	// The namespace-wide egress: DNS and the API server in the VPC, nothing else.
@@ -469,11 +482,11 @@ func TestKEDANamespace(t *testing.T) {
 
 func TestNewRefusesIncompleteArgs(t *testing.T) {
 	for name, args := range map[string]*Args{
-		"no provider":       {APICIDRs: []string{vpcCIDR}, PrometheusNamespace: monitoringNS},
-		"no API CIDRs":      {Provider: &kubernetes.Provider{}, PrometheusNamespace: monitoringNS},
+		"no provider":       {APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus},
+		"no API CIDRs":      {Provider: &kubernetes.Provider{}, Prometheus: testPrometheus},
 		"no Prometheus":     {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}},
-		"watch name only":   {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}, PrometheusNamespace: monitoringNS, WatchNamespaceName: appNamespace},
-		"negative replicas": {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}, PrometheusNamespace: monitoringNS, Replicas: -1},
+		"watch name only":   {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus, WatchNamespaceName: appNamespace},
+		"negative replicas": {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus, Replicas: -1},
 	} {
 		if err := args.validate(); err == nil {
 			t.Errorf("%s: accepted", name)

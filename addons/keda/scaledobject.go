@@ -9,8 +9,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/example/flask-eks/app"
 )
 
 // The app's request counter (app-src/app/metrics.py: app_http_requests{method,route,status},
@@ -68,13 +66,6 @@ func (s Scaling) Validate() error {
 	return nil
 }
 
-// ChartAutoscaling is what the app chart must be given alongside the ScaledObject: no HPA of
-// its own and no spec.replicas (autoscaling.external), and the same minimum, from which the
-// chart decides whether a PodDisruptionBudget makes sense.
-func (s Scaling) ChartAutoscaling() app.ChartAutoscaling {
-	return app.ChartAutoscaling{External: true, MinReplicas: s.MinReplicas, MaxReplicas: s.MaxReplicas}
-}
-
 func (s Scaling) fallbackReplicas() int {
 	if s.FallbackReplicas == 0 {
 		return s.MinReplicas
@@ -126,7 +117,7 @@ type ScaledObject struct {
 // and owns an HPA (HPAName) with the rate as an external AverageValue metric.
 //
 // It waits for the KEDA chart (CRDs, webhook, operator) and for the app's release (the
-// Deployment). The app chart must then render no HPA of its own (Scaling.ChartAutoscaling):
+// Deployment). The app chart must then render no HPA of its own (main.go tells it so):
 // two HPAs on one Deployment fight over its replica count.
 func NewScaledObject(ctx *pulumi.Context, name string, args *ScaledObjectArgs, opts ...pulumi.ResourceOption) (*ScaledObject, error) {
 	if err := args.validate(); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/example/flask-eks/app"
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/pulumitest"
-	"github.com/example/flask-eks/monitoring"
 )
 
 // scaledObject decodes the ScaledObject the program declared with KEDA's own Go types at the
@@ -80,8 +79,8 @@ func TestScaledObject(t *testing.T) {
 		}
 	}
 	md := tr.Metadata
-	if md["serverAddress"] != monitoring.PrometheusURL(monitoringNS) || md["serverAddress"] != d.keda.PrometheusURL {
-		t.Errorf("serverAddress %q, want %s, the Prometheus KEDA's policy lets the operator reach", md["serverAddress"], monitoring.PrometheusURL(monitoringNS))
+	if md["serverAddress"] != testPrometheus.URL || md["serverAddress"] != d.keda.PrometheusURL {
+		t.Errorf("serverAddress %q, want %s, the Prometheus KEDA's policy lets the operator reach", md["serverAddress"], testPrometheus.URL)
 	}
 	if md["threshold"] != "50" || md["ignoreNullValues"] != "false" {
 		t.Errorf("threshold %q, ignoreNullValues %q; want the per-pod target 50 and an empty result as an error", md["threshold"], md["ignoreNullValues"])
@@ -210,13 +209,13 @@ func TestScaledObjectOrder(t *testing.T) {
 }
 
 // TestOneHPA: with KEDA, exactly one HPA targets the Deployment. The app chart, rendered with
-// the autoscaling values Scaling.ChartAutoscaling gives it, renders no HPA and leaves
+// the autoscaling values main.go gives it with KEDA, renders no HPA and leaves
 // spec.replicas to the autoscaler; the only HPA is the one KEDA makes from the one ScaledObject,
 // whose target is the Deployment the chart renders.
 func TestOneHPA(t *testing.T) {
 	d := deploy(t, testScaling)
 	values := app.ChartValues(app.ChartSettings{
-		ReleaseName: appRelease, APIBaseURL: "https://api.example.com", Autoscaling: testScaling.ChartAutoscaling(),
+		ReleaseName: appRelease, APIBaseURL: "https://api.example.com", Autoscaling: app.ChartAutoscaling{External: true, MinReplicas: testScaling.MinReplicas, MaxReplicas: testScaling.MaxReplicas},
 	})
 	values["image"] = map[string]any{"repository": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flask-app",
 		"digest": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "tag": ""}
@@ -254,12 +253,23 @@ func TestOneHPA(t *testing.T) {
 	}
 }
 
-// TestHPANameOverride: an HPA name given is written into the spec and exposed as such.
+// TestHPANameOverride: an HPA name given is written into the ScaledObject the program sends
+// (spec.advanced.horizontalPodAutoscalerConfig.name, which KEDA names its HPA after) and is the
+// component's HPAName output; without one, the output is KEDA's default keda-hpa-<name>.
 func TestHPANameOverride(t *testing.T) {
-	args := &ScaledObjectArgs{NamespaceName: appNamespace, Deployment: appRelease, Scaling: testScaling, HPAName: "flask-app"}
-	spec := ScaledObjectSpec(args, "http://p:9090")
-	if name := spec["advanced"].(map[string]any)["horizontalPodAutoscalerConfig"].(map[string]any)["name"]; name != "flask-app" {
-		t.Errorf("horizontalPodAutoscalerConfig.name %v", name)
+	for _, c := range []struct{ given, want string }{{"flask-app", "flask-app"}, {"", "keda-hpa-" + appRelease}} {
+		d := deployNamed(t, testScaling, c.given)
+		spec := d.m.Only(t, scaledObjectType).Inputs["spec"].(map[string]any)
+		cfg, _ := spec["advanced"].(map[string]any)["horizontalPodAutoscalerConfig"].(map[string]any)
+		if c.given != "" && cfg["name"] != c.given {
+			t.Errorf("HPAName %q: horizontalPodAutoscalerConfig.name %v", c.given, cfg["name"])
+		}
+		if c.given == "" && cfg["name"] != nil {
+			t.Errorf("no HPAName given, but horizontalPodAutoscalerConfig.name is %v", cfg["name"])
+		}
+		if got := d.hpa.String(t); got != c.want {
+			t.Errorf("HPAName %q: output %q, want %q", c.given, got, c.want)
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/addon"
+	"github.com/example/flask-eks/internal/charts"
 )
 
 // Chart is the metrics-server chart at the published release metrics-server-helm-chart-3.13.1
@@ -21,7 +21,7 @@ import (
 // app v0.8.1), listed in the chart repository's index.yaml. Its templates carry no Helm hooks, so
 // it is a Pulumi Chart v4. Value keys checked in charts/metrics-server/values.yaml at that tag:
 // replicas, updateStrategy, affinity, podDisruptionBudget.{enabled,maxUnavailable}, resources.
-var Chart = addon.Chart{Name: "metrics-server", Repo: "https://kubernetes-sigs.github.io/metrics-server/", Version: "3.13.1"}
+var Chart = charts.Chart{Name: "metrics-server", Repo: "https://kubernetes-sigs.github.io/metrics-server/", Version: "3.13.1"}
 
 // Namespace is where metrics-server runs, as upstream installs it.
 const Namespace = "kube-system"
@@ -55,7 +55,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, fmt.Errorf("metrics-server %q: reading kube-system: %w", name, err)
 	}
-	m.Chart, err = addon.Install(ctx, name, Chart, ns, pulumi.ToMap(chartValues()), args.Provider, pulumi.Parent(m), pulumi.DependsOn(args.DependsOn))
+	m.Chart, err = charts.Install(ctx, name, Chart, ns, pulumi.ToMap(chartValues()), args.Provider, pulumi.Parent(m), pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("metrics-server %q: %w", name, err)
 	}

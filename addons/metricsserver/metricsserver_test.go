@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/example/flask-eks/internal/chartrender"
-	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -26,10 +26,10 @@ const (
 	namespaceType = "kubernetes:core/v1:Namespace"
 )
 
-// chartDir is Chart's chart at its release tag, from the module proxy (kubetest.MetricsServerModule).
+// chartDir is Chart's chart at its release tag, from the module proxy (modules.MetricsServerModule).
 func chartDir(t testing.TB) string {
 	t.Helper()
-	return kubetest.ChartDir(t, kubetest.MetricsServerModule, "charts/"+Chart.Name, Chart.Name, Chart.Version)
+	return modules.ChartDir(t, modules.MetricsServerModule, "charts/"+Chart.Name, Chart.Name, Chart.Version)
 }
 
 // TestChartIsPinnedInKubeSystemAfterItsDependencies runs New as main.go does and checks the

@@ -1,6 +1,6 @@
 // Package kube holds the small Kubernetes building blocks that several components share: the
-// namespace baseline (Pod Security labels, a default-deny NetworkPolicy) and reading a load
-// balancer's hostname from an Ingress.
+// namespace baseline (Pod Security labels and netpol's default deny), reading back the Ingress a
+// Helm release made for its load balancer's hostname, and the URLs built from it.
 package kube
 
 import (
@@ -11,6 +11,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 // PodSecurityLabels enforce a Pod Security Standard level on a namespace, and warn and audit at
@@ -33,30 +35,10 @@ func Namespace(ctx *pulumi.Context, name, namespace, level string, opts ...pulum
 	if err != nil {
 		return nil, fmt.Errorf("creating namespace %s: %w", namespace, err)
 	}
-	if _, err := DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
+	if _, err := netpol.DefaultDeny(ctx, name+"-default-deny", ns, opts...); err != nil {
 		return nil, err
 	}
 	return ns, nil
-}
-
-// DefaultDeny declares a NetworkPolicy that selects every pod of ns and admits nothing in or
-// out; each workload's own policy then opens what it needs. On EKS Auto Mode it is enforced once
-// the network policy controller is on (eks.Classes).
-func DefaultDeny(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (*networkingv1.NetworkPolicy, error) {
-	np, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String("default-deny"),
-			Namespace: ns.Metadata.Name(),
-		},
-		Spec: &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: &metav1.LabelSelectorArgs{},
-			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
-		},
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("creating the default-deny NetworkPolicy: %w", err)
-	}
-	return np, nil
 }
 
 // IngressHostname is the first load balancer hostname in an Ingress's status, "" until the
@@ -120,4 +102,17 @@ func LoadBalancerURL(hostname pulumi.StringOutput) pulumi.StringOutput {
 		}
 		return "http://" + h + "/"
 	}).(pulumi.StringOutput)
+}
+
+// RestrictedNamespace declares a platform add-on's namespace: the restricted Pod Security
+// Standard, netpol's default deny, and one egress policy for all its pods (egress).
+func RestrictedNamespace(ctx *pulumi.Context, name, namespace string, egress netpol.Egress, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	ns, err := Namespace(ctx, name, namespace, "restricted", opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := netpol.NamespaceEgress(ctx, name+"-egress", ns, egress, opts...); err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", namespace, err)
+	}
+	return ns, nil
 }

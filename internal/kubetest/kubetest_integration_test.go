@@ -22,13 +22,13 @@ import (
 
 var serviceMonitors = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"}
 
-// TestControlPlaneSmoke checks the harness end to end: the control plane starts, the CRDs in
+// TestIntegrationControlPlane checks the harness end to end: the control plane starts, the CRDs in
 // testdata/crds install and become Established, a ServiceMonitor server-side applies, and
 // strict field validation rejects a misspelt field, while the IngressClassParams stand-in
 // rejects a value outside its enum; a dry run validates without storing; the garbage-collector
 // stand-in lets a foreground deletion and a namespace deletion finish; Stop stops the API
 // server.
-func TestControlPlaneSmoke(t *testing.T) {
+func TestIntegrationControlPlane(t *testing.T) {
 	cp := kubetest.Start(t)
 	crdFiles, err := filepath.Glob(filepath.Join(kubetest.RepoRoot(t), "testdata", "crds", "*.yaml"))
 	if err != nil || len(crdFiles) == 0 {

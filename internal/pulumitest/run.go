@@ -3,6 +3,7 @@ package pulumitest
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,20 +16,49 @@ import (
 // stores encrypted. It returns the program's error; the recorded graph is in m.
 func Run(t testing.TB, m *Mocks, config map[string]string, secretKeys []string, program pulumi.RunFunc, opts ...pulumi.RunOption) error {
 	t.Helper()
-	b, err := json.Marshal(config)
+	env, err := configEnv(config, secretKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(pulumi.EnvConfig, string(b))
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	return pulumi.RunErr(program, append([]pulumi.RunOption{pulumi.WithMocks(m.Project, m.Stack, m)}, opts...)...)
+}
+
+// RunTool is Run for a review tool that runs outside any test (`make graph`): it sets the
+// config in the process's environment, which it leaves set.
+func RunTool(m *Mocks, config map[string]string, secretKeys []string, program pulumi.RunFunc, opts ...pulumi.RunOption) error {
+	env, err := configEnv(config, secretKeys)
+	if err != nil {
+		return err
+	}
+	for k, v := range env {
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+	}
+	return pulumi.RunErr(program, append([]pulumi.RunOption{pulumi.WithMocks(m.Project, m.Stack, m)}, opts...)...)
+}
+
+// configEnv is the environment through which the Pulumi SDK hands a program its config: the
+// values (JSON) and the keys stored encrypted among them.
+func configEnv(config map[string]string, secretKeys []string) (map[string]string, error) {
+	b, err := json.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
 	var secret []string
 	for _, k := range secretKeys {
 		if _, ok := config[k]; ok {
 			secret = append(secret, k)
 		}
 	}
-	sk, _ := json.Marshal(secret)
-	t.Setenv(pulumi.EnvConfigSecretKeys, string(sk))
-	return pulumi.RunErr(program, append([]pulumi.RunOption{pulumi.WithMocks(m.Project, m.Stack, m)}, opts...)...)
+	sk, err := json.Marshal(secret)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{pulumi.EnvConfig: string(b), pulumi.EnvConfigSecretKeys: string(sk)}, nil
 }
 
 // Preview runs the program as `pulumi preview` does: outputs that only a deployment would

@@ -1,48 +1,39 @@
-// Package addon is what the platform add-ons (addons/*) share: a namespace of their own with the
-// baseline network policies, and the Helm chart pinned to a published release.
-package addon
+// Package netpol builds the program's Kubernetes NetworkPolicies: the default deny every
+// namespace of the program starts with, a namespace-wide egress policy for an add-on's pods,
+// single-purpose ingress and egress policies, and the rules several components share (DNS,
+// HTTPS to AWS APIs, the EKS Pod Identity agent). On EKS Auto Mode they are enforced once the
+// network policy controller is switched on (eks.Classes).
+package netpol
 
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/example/flask-eks/internal/kube"
 )
 
-// Chart is a Helm chart at a published release.
-type Chart struct {
-	Name, Repo, Version string
-	// SkipCRDs leaves out the chart's crds/ directory (CRDs the program does not use).
-	SkipCRDs bool
-}
-
-// Namespace declares an add-on's namespace under the restricted Pod Security Standard, with
-// kube.Namespace's default deny, and one egress policy for all its pods (Egress).
-func Namespace(ctx *pulumi.Context, name, namespace string, egress Egress, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
-	ns, err := kube.Namespace(ctx, name, namespace, "restricted", opts...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-egress", &networkingv1.NetworkPolicyArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("egress"), Namespace: ns.Metadata.Name()},
+// DefaultDeny declares a NetworkPolicy that selects every pod of ns and admits nothing in or
+// out; each workload's own policy then opens what it needs.
+func DefaultDeny(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (*networkingv1.NetworkPolicy, error) {
+	np, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String("default-deny"),
+			Namespace: ns.Metadata.Name(),
+		},
 		Spec: &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: &metav1.LabelSelectorArgs{},
-			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-			Egress:      egress.rules(),
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
 		},
-	}, opts...); err != nil {
-		return nil, fmt.Errorf("creating the egress NetworkPolicy of %s: %w", namespace, err)
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the default-deny NetworkPolicy: %w", err)
 	}
-	return ns, nil
+	return np, nil
 }
 
-// Egress says where an add-on's pods may connect besides DNS.
+// Egress says where all the pods of an add-on's namespace may connect besides DNS.
 type Egress struct {
 	// APICIDRs hold the Kubernetes API server (the VPC, where EKS puts its network interfaces).
 	APICIDRs []string
@@ -50,6 +41,22 @@ type Egress struct {
 	Internet bool
 	// PodIdentity allows PodIdentityAgentEgress.
 	PodIdentity bool
+}
+
+// NamespaceEgress declares the policy "egress" in ns that lets every pod there connect where e
+// says, and to DNS.
+func NamespaceEgress(ctx *pulumi.Context, name string, ns *corev1.Namespace, e Egress, opts ...pulumi.ResourceOption) error {
+	if _, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("egress"), Namespace: ns.Metadata.Name()},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
+			Egress:      e.rules(),
+		},
+	}, opts...); err != nil {
+		return fmt.Errorf("creating the egress NetworkPolicy: %w", err)
+	}
+	return nil
 }
 
 func (e Egress) rules() networkingv1.NetworkPolicyEgressRuleArray {
@@ -104,7 +111,7 @@ func TCP(ports ...int) networkingv1.NetworkPolicyPortArray {
 	return out
 }
 
-// Peers are ipBlock peers for cidrs, each without except.
+// Peers are ipBlock peers for cidrs, each with except when it is given.
 func Peers(cidrs, except []string) networkingv1.NetworkPolicyPeerArray {
 	var out networkingv1.NetworkPolicyPeerArray
 	for _, c := range cidrs {
@@ -150,25 +157,4 @@ func onePolicy(ctx *pulumi.Context, name string, ns *corev1.Namespace, objectNam
 		return fmt.Errorf("creating NetworkPolicy %s: %w", objectName, err)
 	}
 	return nil
-}
-
-// Install deploys c into ns as a Pulumi Chart v4: rendered client-side and applied as ordinary
-// resources, which Pulumi then diffs object by object. Only for charts without Helm hooks (Chart
-// v4 does not run them); the add-ons' charts have none at their pinned releases.
-func Install(ctx *pulumi.Context, name string, c Chart, ns *corev1.Namespace, values pulumi.Map, provider *kubernetes.Provider,
-	opts ...pulumi.ResourceOption,
-) (*helmv4.Chart, error) {
-	chart, err := helmv4.NewChart(ctx, name, &helmv4.ChartArgs{
-		Chart:          pulumi.String(c.Name),
-		Version:        pulumi.String(c.Version),
-		RepositoryOpts: &helmv4.RepositoryOptsArgs{Repo: pulumi.String(c.Repo)},
-		Name:           pulumi.String(c.Name),
-		Namespace:      ns.Metadata.Name().Elem(),
-		Values:         values,
-		SkipCrds:       pulumi.Bool(c.SkipCRDs),
-	}, append(opts, pulumi.Provider(provider))...)
-	if err != nil {
-		return nil, fmt.Errorf("installing chart %s %s: %w", c.Name, c.Version, err)
-	}
-	return chart, nil
 }

@@ -1,6 +1,8 @@
-//go:build unix
-
-package kubetest
+// Package modules finds published upstream trees in the Go module cache for tests: a chart at
+// exactly its pinned release, or a project's CRDs, fetched through the Go module proxy at test
+// time so that no copy lives in this repository. The unit tests (chart values, CRD schemas) and
+// the real-API tier (internal/kubetest) both use it.
+package modules
 
 import (
 	"encoding/json"
