@@ -200,18 +200,22 @@ func TestNetworkOutputs(t *testing.T) {
 }
 
 func TestNetworkRejectsBadArgs(t *testing.T) {
-	for _, a := range []NetworkArgs{
-		{CidrBlock: "10.0.0.0/24", AzCount: 3, NatMode: NatSingle},
-		{CidrBlock: "10.0.0.0/16", AzCount: 4, NatMode: NatSingle},
-		{CidrBlock: "10.0.0.0/16", AzCount: 3, NatMode: "none"},
+	for _, c := range []struct {
+		args NetworkArgs
+		want string // a fragment of the one error
+	}{
+		{NetworkArgs{CidrBlock: "10.0.0.0/24", AzCount: 3, NatMode: NatSingle}, `VPC CIDR "10.0.0.0/24" has prefix /24`},
+		{NetworkArgs{CidrBlock: "10.0.0.0/16", AzCount: 4, NatMode: NatSingle}, "azCount 4: accepted 1 to 3"},
+		{NetworkArgs{CidrBlock: "10.0.0.0/16", AzCount: 3, NatMode: "none"}, `NAT mode "none": accepted "single" or "one-per-az"`},
 	} {
+		a := c.args
 		m := pulumitest.New("p", "s")
 		err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
 			_, err := NewNetwork(ctx, "net", &a)
 			return err
 		})
-		if err == nil {
-			t.Errorf("%+v accepted", a)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one containing %q", a, err, c.want)
 		}
 		if n := len(m.Graph()); n != 0 {
 			t.Errorf("%+v registered %d resources before failing", a, n)

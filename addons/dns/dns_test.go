@@ -23,7 +23,10 @@ func TestCertificate(t *testing.T) {
 			return err
 		}
 		arn = pulumitest.Capture(c.Arn)
-		return nil
+		// A consumer of the ARN, as the ALB's IngressClassParams is: what it waits for is what
+		// the program wired the ARN from.
+		_, err = kubernetes.NewProvider(ctx, "consumer", &kubernetes.ProviderArgs{Namespace: c.Arn})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +47,14 @@ func TestCertificate(t *testing.T) {
 	if !strings.HasSuffix(names[0], ".app.example.com.") || !strings.HasSuffix(names[1], ".grafana.example.com.") {
 		t.Errorf("record names %v, want one for each host", names)
 	}
-	// The ARN others see is the validation's: it resolves once ACM has issued the certificate.
-	if got, cert := arn.String(t), m.Only(t, "aws:acm/certificate:Certificate").ID; got != cert {
-		t.Errorf("arn %s, want the validated certificate %s", got, cert)
+	// The ARN others see comes from the validation, so a listener that uses it waits until ACM
+	// has issued the certificate (a listener with a pending certificate fails to create).
+	validation := m.Only(t, "aws:acm/certificateValidation:CertificateValidation")
+	if deps := m.One(t, "pulumi:providers:kubernetes", "consumer").PropertyDependencies["namespace"]; !slices.Contains(deps, validation.URN) {
+		t.Errorf("a consumer of the certificate's ARN waits for %v, not for the validation %s", deps, validation.URN)
+	}
+	if cert := m.Only(t, "aws:acm/certificate:Certificate"); validation.Inputs["certificateArn"] != cert.ID || arn.String(t) == "" {
+		t.Errorf("the validation is of %v, want the certificate %s", validation.Inputs["certificateArn"], cert.ID)
 	}
 }
 
