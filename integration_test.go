@@ -1064,3 +1064,101 @@ func cliPreview(t *testing.T, tp kubetest.Tools, project []byte, stackName strin
 	t.Logf("pulumi preview --stack %s (%s, %v):\n%s", stackName, time.Since(start).Round(time.Millisecond), err, strings.TrimSpace(out))
 	return out, err
 }
+
+// TestIntegrationReadmeLocalSteps runs the README's "Try it locally" steps that need no cluster
+// with the real Pulumi CLI, in a scratch copy of the project with its own home directory:
+// `pulumi login --local`, the passphrase, `pulumi stack init local`, and for `make up
+// STACK=local` the preview it starts with, which must get past the CLI's stack checks and stop
+// only at the missing Go language host. The kind, docker and kubectl steps must name what
+// Pulumi.local.yaml configures (context, image) and what the chart makes (namespace, Service).
+func TestIntegrationReadmeLocalSteps(t *testing.T) {
+	tp := kubetest.ToolPaths(t, kubetest.ToolPulumi, kubetest.ToolPulumiKubernetes)
+	steps := readmeLocalSteps(t)
+	local := stackConfig(t, "local")
+	cluster := strings.TrimPrefix(local["flask-eks:kubeContext"], "kind-")
+	for _, want := range []string{
+		"kind create cluster --name " + cluster,
+		"docker build -t " + local["flask-eks:image"] + " app-src",
+		"kind load docker-image " + local["flask-eks:image"] + " --name " + cluster,
+		"make up STACK=local",
+		"kubectl -n flask-app port-forward svc/" + releaseName + " 8080:80 &",
+	} {
+		if !slices.Contains(steps, want) {
+			t.Errorf("the README's local steps lack %q (they are %q)", want, steps)
+		}
+	}
+
+	dir, home := t.TempDir(), t.TempDir()
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.local.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A Pulumi home of the test's own (login state), with the built plugins.
+	pulumiHome := filepath.Join(home, ".pulumi")
+	if err := os.MkdirAll(pulumiHome, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(tp.PulumiHome, "plugins"), filepath.Join(pulumiHome, "plugins")); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "PULUMI_HOME=" + pulumiHome,
+		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true", "PULUMI_IGNORE_AMBIENT_PLUGINS=true"}
+	run := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tp.PulumiCLI(), append(args, "--non-interactive")...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	ran := 0
+	for _, step := range steps {
+		switch {
+		case strings.HasPrefix(step, "export "):
+			k, v, _ := strings.Cut(strings.TrimPrefix(step, "export "), "=")
+			env = append(env, k+"="+strings.Trim(v, `'"`))
+		case strings.HasPrefix(step, "pulumi "):
+			ran++
+			if out, err := run(strings.Fields(step)[1:]...); err != nil {
+				t.Fatalf("README step %q: %v\n%s", step, err, out)
+			}
+		case step == "make up STACK=local":
+			ran++
+			// make up runs `pulumi up --stack local`, which previews first.
+			out, err := run("preview", "--stack", "local")
+			if strings.Contains(out, "validating stack config") || err == nil || !strings.Contains(out, "no language plugin 'pulumi-language-go'") {
+				t.Fatalf("README step %q: the CLI stopped before the language host (%v):\n%s", step, err, out)
+			}
+		}
+	}
+	if ran != 3 {
+		t.Errorf("ran %d pulumi steps of the README, want login, stack init and up", ran)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".pulumi", "stacks", "flask-eks", "local.json")); err != nil {
+		t.Errorf("pulumi login --local and stack init left no local stack in ~/.pulumi: %v", err)
+	}
+}
+
+// readmeLocalSteps returns the command lines of the README's "Try it locally" block.
+func readmeLocalSteps(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "<!-- local-steps:")
+	if !ok {
+		t.Fatal("README.md has no local-steps block")
+	}
+	_, rest, _ = strings.Cut(rest, "```sh\n")
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("the README's local-steps block is not closed")
+	}
+	return strings.Split(strings.TrimSpace(block), "\n")
+}
