@@ -20,6 +20,8 @@ import (
 type platformAddons struct {
 	// Secrets keeps the app's secrets in AWS Secrets Manager; nil unless externalSecrets.
 	Secrets *externalsecrets.ExternalSecrets
+	// ExternalDNS writes the records of the ALBs' names; nil without a hosted zone.
+	ExternalDNS *dns.ExternalDNS
 }
 
 // deployPlatformAddons declares External Secrets (when on), metrics-server, and ExternalDNS
@@ -52,7 +54,7 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 		return nil, err
 	}
 	if cloud.Zone != nil {
-		if _, err := dns.NewExternalDNS(ctx, "external-dns", &dns.ExternalDNSArgs{
+		if p.ExternalDNS, err = dns.NewExternalDNS(ctx, "external-dns", &dns.ExternalDNSArgs{
 			Provider:    cluster.Provider,
 			ClusterName: cluster.ClusterName,
 			Region:      cfg.Region,

@@ -55,14 +55,25 @@ type NetworkConfig struct {
 	VpcCidr string
 	AzCount int
 	NatMode vpc.NatMode
+	// ExistingVpcID, when set, is a VPC made elsewhere (a network stack): the program creates
+	// no network and deploys into it, its private and public subnets given by ID.
+	ExistingVpcID    string
+	PrivateSubnetIDs []string
+	PublicSubnetIDs  []string
 }
+
+// existing reports whether the stack brings its own network.
+func (n NetworkConfig) existing() bool { return n.ExistingVpcID != "" }
 
 // ClusterConfig shapes the EKS control plane. KubeContext is for existing mode only.
 type ClusterConfig struct {
 	KubernetesVersion    string
 	EndpointPublicAccess bool
 	PublicAccessCidrs    []string
-	LogTypes             []string
+	// APIAccessCidrs and APIAccessSecurityGroupIDs may reach the private endpoint on 443.
+	APIAccessCidrs            []string
+	APIAccessSecurityGroupIDs []string
+	LogTypes                  []string
 	// AdminPrincipalArns get cluster-admin, ViewerPrincipalArns read-only access including
 	// Secrets (CI previews read Helm's release records). Neither lists the principal that
 	// creates the cluster: EKS gives it an admin entry of its own.

@@ -79,6 +79,21 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{`"52.0.0.0/8" is a /8`, "/16 or narrower"}},
 		{"prod API allow-list of documentation ranges", map[string]string{"flask-eks:environment": "prod", "flask-eks:publicAccessCidrs": `["198.51.100.0/24","203.0.113.64/27"]`}, nil,
 			[]string{`"198.51.100.0/24" is an RFC 5737 documentation range`, `"203.0.113.64/27" is an RFC 5737`, "runner inside the VPC"}},
+		{"private-only endpoint nothing may reach", map[string]string{"flask-eks:endpointPublicAccess": "false"}, nil,
+			[]string{"flask-eks:endpointPublicAccess", "false leaves the API server reachable by nothing but the cluster's own security group", "apiAccessSecurityGroupIds or apiAccessCidrs"}},
+		{"API access from inside the new VPC", map[string]string{"flask-eks:apiAccessCidrs": `["10.0.8.0/24"]`}, nil,
+			[]string{"flask-eks:apiAccessCidrs", `"10.0.8.0/24" overlaps the VPC 10.0.0.0/16 that this stack creates`}},
+		{"bad API access security group", map[string]string{"flask-eks:apiAccessSecurityGroupIds": `["runners"]`}, nil,
+			[]string{"flask-eks:apiAccessSecurityGroupIds", `"runners" is not a security group ID`}},
+		{"subnets without a VPC", map[string]string{"flask-eks:privateSubnetIds": `["subnet-0a1b2c3d4e5f60711"]`}, nil,
+			[]string{"flask-eks:privateSubnetIds", "is set without vpcId"}},
+		{"existing VPC, bad ID and too few subnets", map[string]string{"flask-eks:vpcId": "vpc-main", "flask-eks:azCount": "2",
+			"flask-eks:privateSubnetIds": `["subnet-0a1b2c3d4e5f60711"]`, "flask-eks:publicSubnetIds": `["subnet-0a1b2c3d4e5f60714","subnet-0a1b2c3d4e5f60711"]`}, nil,
+			[]string{`flask-eks:vpcId: "vpc-main" is not a VPC ID`, "flask-eks:privateSubnetIds: has 1 subnets, but azCount is 2",
+				`flask-eks:publicSubnetIds: "subnet-0a1b2c3d4e5f60711" is listed twice (also in privateSubnetIds)`}},
+		{"existing VPC with a NAT mode", map[string]string{"flask-eks:vpcId": "vpc-0a1b2c3d4e5f60718", "flask-eks:natMode": "single", "flask-eks:azCount": "2",
+			"flask-eks:privateSubnetIds": `["subnet-0a1b2c3d4e5f60711","subnet-0a1b2c3d4e5f60712"]`, "flask-eks:publicSubnetIds": `["subnet-0a1b2c3d4e5f60714","subnet-0a1b2c3d4e5f60715"]`}, nil,
+			[]string{"flask-eks:natMode: is set together with vpcId"}},
 		{"duplicate admin", map[string]string{"flask-eks:adminPrincipalArns": `["arn:aws:iam::123456789012:role/admin","arn:aws:iam::123456789012:role/Admin"]`}, nil,
 			[]string{"flask-eks:adminPrincipalArns", `"arn:aws:iam::123456789012:role/Admin" is listed twice`}},
 		{"admin also a viewer", map[string]string{"flask-eks:adminPrincipalArns": `["arn:aws:iam::123456789012:role/ci"]`, "flask-eks:viewerPrincipalArns": `["arn:aws:iam::123456789012:role/ci"]`}, nil,
@@ -311,7 +326,7 @@ func TestKubernetesVersionCalendar(t *testing.T) {
 			values := validDev()
 			values["flask-eks:environment"] = c.env
 			values["flask-eks:kubernetesVersion"] = c.version
-			values["flask-eks:endpointPublicAccess"] = "false"
+			maps.Copy(values, privateEndpoint())
 			values["flask-eks:domain"], values["flask-eks:hostedZone"] = "app.example.com", "example.com"
 			maps.Copy(values, allAddons())
 			cfg, err := readConfig("flask-eks", c.env, mapConfig{values: values}, day(c.today))
@@ -329,6 +344,18 @@ func TestKubernetesVersionCalendar(t *testing.T) {
 	}
 }
 
+// privateEndpoint is prod's way to a private-only endpoint: a network stack's VPC, whose runners'
+// security group may reach the API.
+func privateEndpoint() map[string]string {
+	return map[string]string{
+		"flask-eks:endpointPublicAccess":      "false",
+		"flask-eks:vpcId":                     "vpc-0a1b2c3d4e5f60718",
+		"flask-eks:privateSubnetIds":          `["subnet-0a1b2c3d4e5f60711","subnet-0a1b2c3d4e5f60712","subnet-0a1b2c3d4e5f60713"]`,
+		"flask-eks:publicSubnetIds":           `["subnet-0a1b2c3d4e5f60714","subnet-0a1b2c3d4e5f60715","subnet-0a1b2c3d4e5f60716"]`,
+		"flask-eks:apiAccessSecurityGroupIds": `["sg-0a1b2c3d4e5f60718"]`,
+	}
+}
+
 // allAddons turns on the three platform add-ons, as prod does.
 func allAddons() map[string]string {
 	return map[string]string{
@@ -341,7 +368,7 @@ func allAddons() map[string]string {
 func TestProdAddonsOff(t *testing.T) {
 	values := validDev()
 	values["flask-eks:environment"] = "prod"
-	values["flask-eks:endpointPublicAccess"] = "false"
+	maps.Copy(values, privateEndpoint())
 	values["flask-eks:domain"], values["flask-eks:hostedZone"] = "app.example.com", "example.com"
 	maps.Copy(values, allAddons())
 	values["flask-eks:keda"] = "false"

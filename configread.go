@@ -68,15 +68,7 @@ func readConfig(project, stack string, src configSource, today time.Time) (*Conf
 			c.Stack, c.namePrefix(), n, maxNamePrefix))
 	}
 
-	c.Network = NetworkConfig{
-		VpcCidr: r.str("vpcCidr"),
-		AzCount: r.integer("azCount", 2, 3),
-		NatMode: vpc.NatMode(r.oneOf("natMode", []string{string(vpc.NatSingle), string(vpc.NatOnePerAZ)})),
-	}
-	if err := vpc.ValidateCIDR(c.Network.VpcCidr); err != nil {
-		r.fail("vpcCidr", "%q %v", c.Network.VpcCidr, err)
-	}
-
+	c.Network = readNetwork(r, c)
 	c.Cluster = readCluster(r, c, today)
 	c.Registry = RegistryConfig{
 		KeepImages:  r.integer("ecrKeepImages", 1, 1000),
@@ -131,15 +123,69 @@ func readTags(r *reader, c *Config) map[string]string {
 	return tags
 }
 
+// readNetwork reads the VPC to create, or the existing one to deploy into.
+func readNetwork(r *reader, c *Config) NetworkConfig {
+	n := NetworkConfig{
+		VpcCidr:          r.str("vpcCidr"),
+		AzCount:          r.integer("azCount", 2, 3),
+		NatMode:          vpc.NatMode(r.oneOf("natMode", []string{string(vpc.NatSingle), string(vpc.NatOnePerAZ)})),
+		ExistingVpcID:    r.str("vpcId"),
+		PrivateSubnetIDs: r.list("privateSubnetIds"),
+		PublicSubnetIDs:  r.list("publicSubnetIds"),
+	}
+	if err := vpc.ValidateCIDR(n.VpcCidr); err != nil {
+		r.fail("vpcCidr", "%q %v", n.VpcCidr, err)
+	}
+	if !n.existing() {
+		for _, key := range []string{"privateSubnetIds", "publicSubnetIds"} {
+			if len(r.list(key)) > 0 {
+				r.fail(key, "is set without vpcId; accepted: empty (the program creates the subnets), or vpcId with the existing VPC's subnets")
+			}
+		}
+		return n
+	}
+	if _, set := r.src.Get(r.fullKey("natMode")); set {
+		r.fail("natMode", "is set together with vpcId; accepted: unset (the network's own stack decides its NAT gateways)")
+	}
+	if c.ClusterMode == modeExisting {
+		r.fail("vpcId", "%q is set in clusterMode existing; accepted: \"\" (an existing network is for clusterMode eks)", n.ExistingVpcID)
+	}
+	if !validate.VPCID(n.ExistingVpcID) {
+		r.fail("vpcId", "%q is not a VPC ID; accepted: vpc- and 8 or 17 hexadecimal digits, such as a network stack's vpcId output", n.ExistingVpcID)
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		key string
+		ids []string
+	}{{"privateSubnetIds", n.PrivateSubnetIDs}, {"publicSubnetIds", n.PublicSubnetIDs}} {
+		if len(list.ids) != n.AzCount {
+			r.fail(list.key, "has %d subnets, but azCount is %d; accepted: one subnet per AZ, azCount of them (2 or 3)", len(list.ids), n.AzCount)
+		}
+		for _, id := range list.ids {
+			switch prev, dup := seen[id]; {
+			case !validate.SubnetID(id):
+				r.fail(list.key, "%q is not a subnet ID; accepted: subnet- and 8 or 17 hexadecimal digits", id)
+			case dup:
+				r.fail(list.key, "%q is listed twice (also in %s); accepted: distinct private and public subnets", id, prev)
+			default:
+				seen[id] = list.key
+			}
+		}
+	}
+	return n
+}
+
 func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 	cl := ClusterConfig{
-		KubernetesVersion:    r.str("kubernetesVersion"),
-		EndpointPublicAccess: r.boolean("endpointPublicAccess"),
-		PublicAccessCidrs:    r.list("publicAccessCidrs"),
-		LogTypes:             r.list("clusterLogTypes"),
-		AdminPrincipalArns:   r.list("adminPrincipalArns"),
-		ViewerPrincipalArns:  r.list("viewerPrincipalArns"),
-		KubeContext:          r.str("kubeContext"),
+		KubernetesVersion:         r.str("kubernetesVersion"),
+		EndpointPublicAccess:      r.boolean("endpointPublicAccess"),
+		PublicAccessCidrs:         r.list("publicAccessCidrs"),
+		APIAccessCidrs:            r.list("apiAccessCidrs"),
+		APIAccessSecurityGroupIDs: r.list("apiAccessSecurityGroupIds"),
+		LogTypes:                  r.list("clusterLogTypes"),
+		AdminPrincipalArns:        r.list("adminPrincipalArns"),
+		ViewerPrincipalArns:       r.list("viewerPrincipalArns"),
+		KubeContext:               r.str("kubeContext"),
 	}
 	readKubernetesVersion(r, c.Environment, cl.KubernetesVersion, today)
 	for _, cidr := range cl.PublicAccessCidrs {
@@ -157,6 +203,7 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 	if cl.EndpointPublicAccess && len(cl.PublicAccessCidrs) == 0 {
 		r.fail("publicAccessCidrs", "is empty while endpointPublicAccess is true; accepted: at least one CIDR")
 	}
+	readAPIAccess(r, c, &cl)
 	for _, t := range cl.LogTypes {
 		if !slices.Contains(logTypes, t) {
 			r.fail("clusterLogTypes", "%q is not a log type; accepted values: %s", t, strings.Join(logTypes, ", "))
@@ -400,4 +447,93 @@ func readMonitoring(r *reader) MonitoringConfig {
 		}
 	}
 	return m
+}
+
+// readAPIAccess checks who may reach the API server's private endpoint. The cluster security
+// group admits only itself, and EKS's cluster-endpoint page says a network that is to reach a
+// private endpoint needs a rule for 443 in it
+// (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html, "Accessing a private
+// only API server"). So a private-only endpoint needs apiAccessCidrs or
+// apiAccessSecurityGroupIds. And in a VPC that the same `up` creates, no runner can be connected
+// before the VPC exists: the first `up` of such a stack cannot reach its cluster, which is why
+// the prod example brings its network (vpcId) from a network stack the runner already lives in.
+func readAPIAccess(r *reader, c *Config, cl *ClusterConfig) {
+	if c.ClusterMode != modeEKS {
+		return
+	}
+	vpcCIDR, _ := validate.IPv4Network(c.Network.VpcCidr)
+	for _, cidr := range cl.APIAccessCidrs {
+		p, ok := validate.IPv4Network(cidr)
+		switch {
+		case !ok:
+			r.fail("apiAccessCidrs", "%q is not an IPv4 network CIDR; accepted: CIDRs such as 10.40.0.0/24 with no host bits", cidr)
+		case p.Bits() < 8:
+			r.fail("apiAccessCidrs", "%q is a /%d; accepted: the networks of your runners and operators, /8 or narrower", cidr, p.Bits())
+		case !c.Network.existing() && vpcCIDR.IsValid() && vpcCIDR.Overlaps(p):
+			r.fail("apiAccessCidrs", "%q overlaps the VPC %s that this stack creates, where nothing but the cluster runs; accepted: a connected network's CIDR, or vpcId for a network that holds your runners", cidr, c.Network.VpcCidr)
+		}
+	}
+	for _, sg := range cl.APIAccessSecurityGroupIDs {
+		if !validate.SecurityGroupID(sg) {
+			r.fail("apiAccessSecurityGroupIds", "%q is not a security group ID; accepted: sg- and 8 or 17 hexadecimal digits", sg)
+		}
+	}
+	if cl.EndpointPublicAccess {
+		return
+	}
+	if len(cl.APIAccessCidrs) == 0 && len(cl.APIAccessSecurityGroupIDs) == 0 {
+		r.fail("endpointPublicAccess", "false leaves the API server reachable by nothing but the cluster's own security group, so no `pulumi up` could reach it; accepted: apiAccessSecurityGroupIds or apiAccessCidrs for your deploy runners (in a network that exists before this stack: vpcId), or endpointPublicAccess true with publicAccessCidrs")
+	}
+	if !c.Network.existing() {
+		r.warn("endpointPublicAccess is false in a VPC this stack creates: the first `pulumi up` can reach the API only once the runners' network is connected to the new VPC (docs/ci.md, \"Bootstrap order\"); a network stack (vpcId) avoids that")
+	}
+}
+
+// placeholderValues are the values of the keys whose example values in the committed stack files make a real
+// deployment fail partway (an access entry or policy in an account that is not yours, a zone
+// that does not exist, an allow-list nobody is in, a network that is not there).
+func placeholderValues(c *Config) []struct{ key, value string } {
+	var out []struct{ key, value string }
+	add := func(key string, values ...string) {
+		for _, v := range values {
+			if v != "" {
+				out = append(out, struct{ key, value string }{key, v})
+			}
+		}
+	}
+	add("adminPrincipalArns", c.Cluster.AdminPrincipalArns...)
+	add("viewerPrincipalArns", c.Cluster.ViewerPrincipalArns...)
+	add("podIdentityPolicyArns", c.App.PodIdentityPolicyArns...)
+	add("certificateArn", c.Ingress.CertificateArn)
+	add("domain", c.Ingress.Domain)
+	add("grafanaDomain", c.Ingress.GrafanaDomain)
+	add("hostedZone", c.Ingress.HostedZone)
+	if c.Cluster.EndpointPublicAccess {
+		add("publicAccessCidrs", c.Cluster.PublicAccessCidrs...)
+	}
+	add("apiAccessCidrs", c.Cluster.APIAccessCidrs...)
+	add("apiAccessSecurityGroupIds", c.Cluster.APIAccessSecurityGroupIDs...)
+	add("grafanaInboundCidrs", c.Ingress.GrafanaInboundCidrs...)
+	add("vpcId", c.Network.ExistingVpcID)
+	add("privateSubnetIds", c.Network.PrivateSubnetIDs...)
+	add("publicSubnetIds", c.Network.PublicSubnetIDs...)
+	return out
+}
+
+// refusePlaceholders fails a deployment (`pulumi up`, never a preview or a mock plan) of a stack
+// that still holds example values, with one error naming every such key. The committed stack
+// files are examples: Pulumi.dev.yaml and Pulumi.prod.yaml name account 123456789012 and
+// example.com until a team sets its own values (README, "Your values").
+func refusePlaceholders(c *Config) error {
+	var problems []string
+	for _, kv := range placeholderValues(c) {
+		if why := validate.Placeholder(kv.value); why != "" {
+			problems = append(problems, fmt.Sprintf("%s:%s: %q %s; accepted: your own value (pulumi config set %s ...)", c.Project, kv.key, kv.value, why, kv.key))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New("stack config still holds example values, so `pulumi up` would fail partway (nothing was deployed); `pulumi preview` accepts them:\n  - " +
+		strings.Join(problems, "\n  - "))
 }

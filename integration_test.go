@@ -253,9 +253,11 @@ func TestIntegrationAddonObjects(t *testing.T) {
 	if len(steps) != 0 {
 		t.Errorf("preview after up plans %v; want no changes", describe(steps))
 	}
+	start := time.Now()
 	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "destroy"})); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
+	assertDestroyedWithin(t, time.Since(start))
 	assertGone(ctx, t, cp, kube)
 	if _, err := dyn.Resource(schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}).
 		Namespace(ns).Get(ctx, releaseName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -438,6 +440,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 		t.Fatalf("destroy: %v", err)
 	}
 	destroyTook := time.Since(start)
+	assertDestroyedWithin(t, destroyTook)
 	assertGone(ctx, t, cp, kube)
 	t.Logf("cycle: up %s, preview %s, destroy %s (control plane started in %s)",
 		upTook.Round(time.Millisecond), previewTook.Round(time.Millisecond), destroyTook.Round(time.Millisecond), cp.StartDuration.Round(time.Millisecond))
@@ -764,6 +767,19 @@ func envFrom(dep *appsv1.Deployment, cm, secret string) bool {
 }
 
 // assertGone checks that destroy removed the app, its namespace and the classes.
+// destroyBound is how long the real-API tier's `destroy` may take: about 3 s measured, so a
+// destroy that waits out a timeout (a namespace stuck on a finalizer, a deletion waiting for
+// something deleted in parallel) fails instead of passing late.
+const destroyBound = 60 * time.Second
+
+// assertDestroyedWithin fails a destroy that took longer than destroyBound.
+func assertDestroyedWithin(t *testing.T, took time.Duration) {
+	t.Helper()
+	if took > destroyBound {
+		t.Errorf("destroy took %s, more than the %s bound", took.Round(time.Second), destroyBound)
+	}
+}
+
 func assertGone(ctx context.Context, t *testing.T, cp *kubetest.ControlPlane, kube *clientset.Clientset) {
 	t.Helper()
 	const ns = "flask-app"

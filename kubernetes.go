@@ -22,6 +22,10 @@ type kubeTarget struct {
 	StorageClassName string
 	// Classes must exist before any workload and be deleted after them.
 	Classes []pulumi.Resource
+	// LoadBalancers are what the ALBs of the Ingresses need until Auto Mode has deleted them on
+	// destroy: the certificate, ExternalDNS (which deletes their records), the public subnets
+	// and the internet gateway. The namespaces holding Ingresses depend on them and on Classes.
+	LoadBalancers []pulumi.Resource
 	// ClusterName is the EKS cluster, for Pod Identity; nil elsewhere.
 	ClusterName pulumi.StringInput
 	// Image is what the app runs; AppVersion the version it reports ("" for the chart's).
@@ -55,15 +59,16 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 		Provider:         cloud.Cluster.Provider,
 		StorageClassName: storageClassName,
 		Classes:          cloud.Cluster.Classes.Resources(),
+		LoadBalancers:    loadBalancerNeeds(cloud, platform),
 		ClusterName:      cloud.Cluster.ClusterName,
 		Image:            app.ImageRef{Repository: cloud.Image.RepositoryURL, Digest: cloud.Image.Digest},
 		AppVersion:       cloud.Image.Tag,
 		IngressClass:     publicALBClass,
-		ALBSourceCIDRs:   cloud.PublicSubnetCIDRs,
+		ALBSourceCIDRs:   cloud.Network.PublicSubnetCIDRs,
 		NodeCIDRs:        vpcCIDRs,
 		GrafanaClass:     grafanaClass(cfg),
 		// An internal ALB sits in the private subnets; Grafana's is internal unless public.
-		GrafanaSourceCIDRs: cloud.PublicSubnetCIDRs,
+		GrafanaSourceCIDRs: cloud.Network.PublicSubnetCIDRs,
 		SecretSource:       platform.secretSource(),
 		PrometheusClients:  prometheusClients(cfg),
 	}
@@ -71,6 +76,18 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 		t.GrafanaSourceCIDRs = vpcCIDRs
 	}
 	return t
+}
+
+// loadBalancerNeeds are what the stack's ALBs need until Auto Mode has deleted them.
+func loadBalancerNeeds(cloud *awsHalf, platform *platformAddons) []pulumi.Resource {
+	needs := append([]pulumi.Resource{}, cloud.Network.PublicReady...)
+	if cloud.Certificate != nil {
+		needs = append(needs, cloud.Certificate)
+	}
+	if platform.ExternalDNS != nil {
+		needs = append(needs, platform.ExternalDNS)
+	}
+	return needs
 }
 
 // existingCluster is the Kubernetes half's target in the cluster of a kubeconfig context, with
@@ -116,15 +133,16 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		t.ChartPath = chartPath
 	}
 	args := &app.AppArgs{
-		Provider:         t.Provider,
-		Namespace:        cfg.App.Namespace,
-		ChartPath:        t.ChartPath,
-		Settings:         chartSettings(cfg, t),
-		Image:            t.Image,
-		Secrets:          secrets,
-		ReleaseDependsOn: t.Classes,
-		SkipAwait:        t.SkipAwait,
-		AppVersion:       t.AppVersion,
+		Provider:           t.Provider,
+		Namespace:          cfg.App.Namespace,
+		ChartPath:          t.ChartPath,
+		Settings:           chartSettings(cfg, t),
+		Image:              t.Image,
+		Secrets:            secrets,
+		ReleaseDependsOn:   t.Classes,
+		NamespaceDependsOn: append(append([]pulumi.Resource{}, t.Classes...), t.LoadBalancers...),
+		SkipAwait:          t.SkipAwait,
+		AppVersion:         t.AppVersion,
 	}
 	if t.IngressClass != "" {
 		args.IngressClassName = pulumi.String(t.IngressClass)
@@ -153,11 +171,12 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 // monitoringArgs maps the stack config onto the monitoring component, watching the app.
 func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.MonitoringArgs, error) {
 	margs := &monitoring.MonitoringArgs{
-		Provider:         t.Provider,
-		Namespace:        monitoring.Namespace,
-		StorageClassName: t.StorageClassName,
-		ReleaseDependsOn: t.Classes,
-		Prometheus:       monitoring.PrometheusSettings{Retention: cfg.Monitoring.PrometheusRetention, StorageSize: cfg.Monitoring.PrometheusStorageSize},
+		Provider:           t.Provider,
+		Namespace:          monitoring.Namespace,
+		StorageClassName:   t.StorageClassName,
+		ReleaseDependsOn:   t.Classes,
+		NamespaceDependsOn: append(append([]pulumi.Resource{}, t.Classes...), t.LoadBalancers...),
+		Prometheus:         monitoring.PrometheusSettings{Retention: cfg.Monitoring.PrometheusRetention, StorageSize: cfg.Monitoring.PrometheusStorageSize},
 		Grafana: monitoring.GrafanaSettings{
 			StorageSize:      cfg.Monitoring.GrafanaStorageSize,
 			Exposure:         cfg.Ingress.GrafanaExposure,

@@ -36,14 +36,16 @@ const (
 )
 
 func main() {
-	pulumi.Run(newProgram(time.Now))
+	pulumi.Run(newProgram(time.Now, false))
 }
 
 // newProgram is the whole Pulumi program. today dates the Kubernetes version checks: the
-// running program passes time.Now, tests a fixed day.
-func newProgram(today func() time.Time) pulumi.RunFunc {
+// running program passes time.Now, tests a fixed day. plan marks runs that only plan, like
+// `pulumi preview`: the mock runs of the tests and of `make graph`, which take the committed
+// stack files' example values as they are.
+func newProgram(today func() time.Time, plan bool) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		out, err := deploy(ctx, today())
+		out, err := deploy(ctx, today(), !plan && !ctx.DryRun())
 		if err != nil {
 			return err
 		}
@@ -52,11 +54,17 @@ func newProgram(today func() time.Time) pulumi.RunFunc {
 }
 
 // deploy declares every resource of the stack and returns its outputs. It reads and validates
-// all config first, so bad config fails before a single resource is declared.
-func deploy(ctx *pulumi.Context, today time.Time) (outputs, error) {
+// all config first, so bad config fails before a single resource is declared; a deployment
+// (not a preview) also refuses the example values of the committed stack files.
+func deploy(ctx *pulumi.Context, today time.Time, deploying bool) (outputs, error) {
 	cfg, err := readConfig(ctx.Project(), ctx.Stack(), contextConfig{ctx}, today)
 	if err != nil {
 		return nil, err
+	}
+	if deploying {
+		if err := refusePlaceholders(cfg); err != nil {
+			return nil, err
+		}
 	}
 	for _, w := range cfg.Warnings {
 		if err := ctx.Log.Warn(w, nil); err != nil {

@@ -181,8 +181,6 @@ func TestDependencies(t *testing.T) {
 		from, to pulumitest.Node
 		want     bool
 	}{
-		{"cluster waits for private NAT routes", cluster, rec.One(t, "aws:ec2/route:Route", "network-private-eu-west-1c-default"), true},
-		{"cluster waits for private subnets", cluster, rec.One(t, "aws:ec2/subnet:Subnet", "network-private-eu-west-1a"), true},
 		{"app release waits for the IngressClass", release, ingressClass, true},
 		{"app release waits for the StorageClass", release, storageClass, true},
 		{"app release waits for NetworkPolicy enforcement", release, netpolSwitch, true},
@@ -204,7 +202,6 @@ func TestDependencies(t *testing.T) {
 		{"Loki waits for its Pod Identity association", loki, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "monitoring-logs-loki"), true},
 		{"app release does not wait for Loki", release, loki, false},
 		{"image build does not wait for the cluster", image, cluster, false},
-		{"image build does not wait for the VPC", image, rec.One(t, "aws:ec2/vpc:Vpc", "network"), false},
 		// Teardown runs dependencies in reverse: the releases (whose Ingresses own the ALBs) go
 		// before the cluster, and the cluster before its subnets.
 		{"teardown: app release before cluster", release, cluster, true},
@@ -214,6 +211,31 @@ func TestDependencies(t *testing.T) {
 		{"teardown: the ExternalSecret before the operator", externalSecret, eso, true},
 	}
 	for _, c := range cases {
+		if got := pulumitest.DependsOn(g, c.from.URN, c.to.URN); got != c.want {
+			t.Errorf("%s: dependsOn(%s, %s) = %v, want %v", c.name, c.from.Name, c.to.Name, got, c.want)
+		}
+	}
+}
+
+// TestNetworkDependencies: in a stack that makes its own network (dev), the cluster waits for
+// the private subnets and their egress, and the image for nothing of the network.
+func TestNetworkDependencies(t *testing.T) {
+	rec, err := runProgram(t, "dev", stackConfig(t, "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := rec.Graph()
+	cluster := rec.One(t, "eks:index:Cluster", "cluster")
+	image := rec.One(t, "docker:index/image:Image", "image")
+	for _, c := range []struct {
+		name     string
+		from, to pulumitest.Node
+		want     bool
+	}{
+		{"cluster waits for private NAT routes", cluster, rec.One(t, "aws:ec2/route:Route", "network-private-eu-west-1c-default"), true},
+		{"cluster waits for private subnets", cluster, rec.One(t, "aws:ec2/subnet:Subnet", "network-private-eu-west-1a"), true},
+		{"image build does not wait for the VPC", image, rec.One(t, "aws:ec2/vpc:Vpc", "network"), false},
+	} {
 		if got := pulumitest.DependsOn(g, c.from.URN, c.to.URN); got != c.want {
 			t.Errorf("%s: dependsOn(%s, %s) = %v, want %v", c.name, c.from.Name, c.to.Name, got, c.want)
 		}
@@ -252,9 +274,11 @@ func TestChildrenAreParented(t *testing.T) {
 		if stack == "local" {
 			want["pulumi:providers:kubernetes::existing-cluster"] = true
 		} else {
+			if stack != "prod" { // prod brings its network (vpcId)
+				want["flask-eks:vpc:Network::network"] = true
+			}
 			maps.Copy(want, map[string]bool{
 				"pulumi:providers:aws::aws":                             true,
-				"flask-eks:vpc:Network::network":                        true,
 				"flask-eks:eks:Cluster::cluster":                        true,
 				"flask-eks:app:Image::image":                            true,
 				"flask-eks:dns:Certificate::certificate":                true,

@@ -18,6 +18,20 @@ import (
 // TestCommittedStacksInSupport warns ahead of the real dates.
 func testToday() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 
+// committedNetworks are the networks the committed stacks bring (vpcId), as EC2 describes them:
+// prod's comes from the platform's network stack, laid out like vpc/cidr.go's scheme.
+var committedNetworks = []pulumitest.ExistingVPC{{
+	ID: "vpc-0123456789abcdef0", CIDR: "10.30.0.0/16",
+	Subnets: []pulumitest.ExistingSubnet{
+		{ID: "subnet-0123456789abcdef1", CIDR: "10.30.0.0/18", AZ: "eu-west-1a"},
+		{ID: "subnet-0123456789abcdef2", CIDR: "10.30.64.0/18", AZ: "eu-west-1b"},
+		{ID: "subnet-0123456789abcdef3", CIDR: "10.30.128.0/18", AZ: "eu-west-1c"},
+		{ID: "subnet-0123456789abcdef4", CIDR: "10.30.192.0/22", AZ: "eu-west-1a", Public: true},
+		{ID: "subnet-0123456789abcdef5", CIDR: "10.30.196.0/22", AZ: "eu-west-1b", Public: true},
+		{ID: "subnet-0123456789abcdef6", CIDR: "10.30.200.0/22", AZ: "eu-west-1c", Public: true},
+	},
+}}
+
 // secretConfigKeys are the keys a stack stores encrypted when set (`pulumi config set --secret`).
 var secretConfigKeys = []string{"flask-eks:secretKey", "flask-eks:dbPassword"}
 
@@ -67,10 +81,11 @@ func planStack(stack string) (*pulumitest.Mocks, error) {
 		return nil, err
 	}
 	m := pulumitest.New("flask-eks", stack)
+	m.Networks = committedNetworks
 	if r := cfg["aws:region"]; r != "" {
 		m.Region = r
 	}
-	return m, pulumitest.RunTool(m, cfg, secretConfigKeys, newProgram(testToday))
+	return m, pulumitest.RunTool(m, cfg, secretConfigKeys, newProgram(testToday, true))
 }
 
 // runProgram runs the whole program under the shared mocks with the given config and returns
@@ -84,8 +99,9 @@ func runProgram(t *testing.T, stack string, config map[string]string) (*pulumite
 func runProgramSecrets(t *testing.T, stack string, config map[string]string, secretKeys []string) (*pulumitest.Mocks, error) {
 	t.Helper()
 	m := pulumitest.New("flask-eks", stack)
+	m.Networks = committedNetworks
 	if r := config["aws:region"]; r != "" {
 		m.Region = r
 	}
-	return m, pulumitest.Run(t, m, config, secretKeys, newProgram(testToday))
+	return m, pulumitest.Run(t, m, config, secretKeys, newProgram(testToday, true))
 }

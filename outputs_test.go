@@ -19,13 +19,14 @@ import (
 func exportedNames(t *testing.T, stack string) []string {
 	t.Helper()
 	m := pulumitest.New("flask-eks", stack)
+	m.Networks = committedNetworks
 	cfg := stackConfig(t, stack)
 	if r := cfg["aws:region"]; r != "" {
 		m.Region = r
 	}
 	var names []string
 	err := pulumitest.Run(t, m, cfg, secretConfigKeys, func(ctx *pulumi.Context) error {
-		out, err := deploy(ctx, testToday())
+		out, err := deploy(ctx, testToday(), false)
 		if err != nil {
 			return err
 		}

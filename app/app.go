@@ -46,6 +46,12 @@ type AppArgs struct {
 	// ReleaseDependsOn are resources the release must wait for although no data flows from
 	// them: the IngressClass and StorageClass, the Pod Identity agent's association.
 	ReleaseDependsOn []pulumi.Resource
+	// NamespaceDependsOn are what must outlive the namespace on destroy, although no data flows
+	// from them: what the load balancer of the app's Ingress needs until Auto Mode has deleted
+	// it (its IngressClass and params, certificate, subnets, ExternalDNS), and the switch that
+	// enforces the namespace's NetworkPolicies. Deleting a namespace waits for its Ingress's
+	// finalizer, so with these dependencies the ALB is gone before any of them is deleted.
+	NamespaceDependsOn []pulumi.Resource
 	// SkipAwait deploys without waiting for pods to become ready (for API servers without nodes).
 	SkipAwait bool
 	// PodIdentity, when set, gives the app's ServiceAccount an IAM role through EKS Pod Identity.
@@ -137,7 +143,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 
 	// The restricted Pod Security Standard (the chart's pods comply) and default deny: the
 	// chart's own NetworkPolicy admits the app's traffic.
-	ns, err := kube.Namespace(ctx, name, args.Namespace, "restricted", k8s...)
+	ns, err := kube.Namespace(ctx, name, args.Namespace, "restricted", append(k8s, pulumi.DependsOn(args.NamespaceDependsOn))...)
 	if err != nil {
 		return nil, fmt.Errorf("app %q: %w", name, err)
 	}

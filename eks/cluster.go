@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	pulumieks "github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -73,6 +74,13 @@ type ClusterArgs struct {
 	// access is always on, so nodes reach the API server inside the VPC.
 	EndpointPublicAccess bool
 	PublicAccessCidrs    []string
+	// APIAccessCidrs and APIAccessSecurityGroupIDs may reach the API server's private endpoint:
+	// each gets a rule for TCP 443 on the cluster security group, which otherwise admits only
+	// itself ("Accessing a private only API server" on
+	// https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html: the connected
+	// network's traffic must be allowed by the cluster security group).
+	APIAccessCidrs            []string
+	APIAccessSecurityGroupIDs []string
 	// LogTypes are the control-plane log types sent to CloudWatch.
 	LogTypes []string
 	// AdminPrincipalArns get access entries with the cluster-admin policy, ViewerPrincipalArns
@@ -190,6 +198,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)
 	}
 
+	if err := apiAccessRules(ctx, name, cluster.ClusterSecurityGroupId, args, pulumi.Parent(c)); err != nil {
+		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
+	}
+
 	kubeconfig := pulumi.ToSecret(cluster.KubeconfigJson).(pulumi.StringOutput)
 	provider, err := kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: kubeconfig,
@@ -258,6 +270,8 @@ func (a *ClusterArgs) validate() error {
 		return fmt.Errorf("the region and the access log retention are required")
 	case a.EndpointPublicAccess && len(a.PublicAccessCidrs) == 0:
 		return fmt.Errorf("public endpoint access needs at least one CIDR in PublicAccessCidrs")
+	case !a.EndpointPublicAccess && len(a.APIAccessCidrs)+len(a.APIAccessSecurityGroupIDs) == 0:
+		return fmt.Errorf("a private-only endpoint needs APIAccessCidrs or APIAccessSecurityGroupIDs: nothing else may reach it")
 	}
 	return validateALBs(a.ALBs)
 }
@@ -269,4 +283,35 @@ func publicCidrs(a *ClusterArgs) pulumi.StringArrayInput {
 		return nil
 	}
 	return pulumi.ToStringArray(a.PublicAccessCidrs)
+}
+
+// apiAccessRules admits the configured networks and security groups to the API server's
+// endpoint (TCP 443) in the cluster security group: one rule per source, so that a change to one
+// replaces only its rule.
+func apiAccessRules(ctx *pulumi.Context, name string, sg pulumi.StringOutput, args *ClusterArgs, opts ...pulumi.ResourceOption) error {
+	rule := func(suffix, description string, set func(*vpc.SecurityGroupIngressRuleArgs)) error {
+		a := &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId: sg,
+			IpProtocol:      pulumi.String("tcp"),
+			FromPort:        pulumi.Int(443),
+			ToPort:          pulumi.Int(443),
+			Description:     pulumi.String(description),
+		}
+		set(a)
+		if _, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-api-"+suffix, a, opts...); err != nil {
+			return fmt.Errorf("admitting %s to the API endpoint: %w", suffix, err)
+		}
+		return nil
+	}
+	for _, cidr := range args.APIAccessCidrs {
+		if err := rule(sanitize(cidr), "Kubernetes API from "+cidr, func(a *vpc.SecurityGroupIngressRuleArgs) { a.CidrIpv4 = pulumi.String(cidr) }); err != nil {
+			return err
+		}
+	}
+	for _, id := range args.APIAccessSecurityGroupIDs {
+		if err := rule(id, "Kubernetes API from security group "+id, func(a *vpc.SecurityGroupIngressRuleArgs) { a.ReferencedSecurityGroupId = pulumi.String(id) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -187,14 +187,50 @@ func TestAWSProviderReachesPulumiEKS(t *testing.T) {
 	}
 }
 
+// TestPrivateOnlyEndpoint: a private-only endpoint admits the configured runners' networks and
+// security groups on 443, in the cluster security group that pulumi-eks reports, which
+// otherwise admits only itself.
 func TestPrivateOnlyEndpoint(t *testing.T) {
-	in := mustRunCluster(t, func(a *ClusterArgs) { a.EndpointPublicAccess = false }).m.Only(t, "eks:index:Cluster").Raw
+	r := mustRunCluster(t, func(a *ClusterArgs) {
+		a.EndpointPublicAccess = false
+		a.APIAccessCidrs = []string{"10.40.0.0/24"}
+		a.APIAccessSecurityGroupIDs = []string{"sg-0a1b2c3d4e5f60718"}
+	})
+	in := r.m.Only(t, "eks:index:Cluster").Raw
 	if in["endpointPublicAccess"].BoolValue() || !in["endpointPrivateAccess"].BoolValue() {
 		t.Error("want a private-only endpoint")
 	}
 	// EKS rejects an allow-list for an endpoint that does not exist.
 	if v, ok := in["publicAccessCidrs"]; ok && !v.IsNull() {
 		t.Errorf("publicAccessCidrs = %v for a private-only endpoint", v)
+	}
+	cluster := r.m.Only(t, "eks:index:Cluster")
+	rules := r.m.ByType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+	if len(rules) != 2 {
+		t.Fatalf("%d ingress rules, want one per source", len(rules))
+	}
+	sources := map[string]bool{}
+	for _, rule := range rules {
+		in := rule.Inputs
+		if in["fromPort"] != 443.0 || in["toPort"] != 443.0 || in["ipProtocol"] != "tcp" {
+			t.Errorf("rule %s admits %v-%v/%v, want TCP 443", rule.Name, in["fromPort"], in["toPort"], in["ipProtocol"])
+		}
+		// The group is the cluster's: pulumi-eks's clusterSecurityGroupId output.
+		if !slices.Contains(rule.PropertyDependencies["securityGroupId"], cluster.URN) || in["securityGroupId"] == nil {
+			t.Errorf("rule %s is on %v, not on the cluster's security group", rule.Name, in["securityGroupId"])
+		}
+		for _, k := range []string{"cidrIpv4", "referencedSecurityGroupId"} {
+			if v, ok := in[k].(string); ok {
+				sources[v] = true
+			}
+		}
+	}
+	if !sources["10.40.0.0/24"] || !sources["sg-0a1b2c3d4e5f60718"] {
+		t.Errorf("sources %v, want the runners' CIDR and security group", sources)
+	}
+	if _, err := runCluster(t, func(a *ClusterArgs) { a.EndpointPublicAccess = false }); err == nil ||
+		!strings.Contains(err.Error(), "a private-only endpoint needs APIAccessCidrs or APIAccessSecurityGroupIDs") {
+		t.Errorf("a private-only endpoint nothing may reach: %v, want it refused", err)
 	}
 }
 

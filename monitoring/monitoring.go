@@ -61,6 +61,10 @@ type MonitoringArgs struct {
 	// ReleaseDependsOn are what the release must wait for although no data flows from them:
 	// the StorageClass and IngressClasses (and be deleted after).
 	ReleaseDependsOn []pulumi.Resource
+	// NamespaceDependsOn are what must outlive the namespace on destroy although no data flows
+	// from them: what Grafana's load balancer needs until Auto Mode has deleted it, and the
+	// switch that enforces the namespace's NetworkPolicies (see app.AppArgs.NamespaceDependsOn).
+	NamespaceDependsOn []pulumi.Resource
 	// Prometheus, Grafana and Alerting shape the three parts of the stack.
 	Prometheus PrometheusSettings
 	Grafana    GrafanaSettings
@@ -172,7 +176,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 			Name:   pulumi.String(args.Namespace),
 			Labels: kube.PodSecurityLabels(level),
 		},
-	}, k8s()...)
+	}, k8s(pulumi.DependsOn(args.NamespaceDependsOn))...)
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %q: creating namespace %q: %w", name, args.Namespace, err)
 	}

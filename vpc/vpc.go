@@ -59,6 +59,12 @@ type Network struct {
 	// egress to join and pull images, and on destroy the cluster (and the ENIs and ALBs it
 	// owns) must go before the routes, NAT gateways and subnets.
 	PrivateEgress []pulumi.Resource
+	// PublicReady holds what an internet-facing load balancer in the public subnets needs: the
+	// subnets, their route table associations, the default route and the internet gateway. The
+	// ALBs are not Pulumi's (Auto Mode makes them for Ingresses), so whatever holds an Ingress
+	// must depend on these: on destroy the ALB, deleted when its Ingress's finalizer runs, then
+	// goes before them, instead of the subnets and the gateway failing with DependencyViolation.
+	PublicReady []pulumi.Resource
 }
 
 // NewNetwork declares the VPC, its subnets, gateways, routes and an S3 gateway endpoint.
@@ -128,13 +134,15 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("vpc %q: creating public route table: %w", name, err)
 	}
-	if _, err := ec2.NewRoute(ctx, name+"-public-default", &ec2.RouteArgs{
+	publicRoute, err := ec2.NewRoute(ctx, name+"-public-default", &ec2.RouteArgs{
 		RouteTableId:         publicRT.ID(),
 		DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
 		GatewayId:            igw.ID(),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, fmt.Errorf("vpc %q: creating public default route: %w", name, err)
 	}
+	n.PublicReady = append(n.PublicReady, igw, publicRoute)
 
 	var publicIDs, privateIDs pulumi.StringArray
 	var natGateways []*ec2.NatGateway
@@ -153,12 +161,14 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			return nil, fmt.Errorf("vpc %q: creating public subnet in %s: %w", name, az, err)
 		}
 		publicIDs = append(publicIDs, pub.ID().ToStringOutput())
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%s", name, az), &ec2.RouteTableAssociationArgs{
+		pubAssoc, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%s", name, az), &ec2.RouteTableAssociationArgs{
 			SubnetId:     pub.ID(),
 			RouteTableId: publicRT.ID(),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, fmt.Errorf("vpc %q: associating public subnet in %s: %w", name, az, err)
 		}
+		n.PublicReady = append(n.PublicReady, pub, pubAssoc)
 
 		if i == 0 || args.NatMode == NatOnePerAZ {
 			eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%s", name, az), &ec2.EipArgs{

@@ -82,7 +82,7 @@ func NewExternalDNS(ctx *pulumi.Context, name string, args *ExternalDNSArgs, opt
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(args.Provider)}
 	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", ExternalDNSNamespace, netpol.Egress{
 		APICIDRs: args.APICIDRs, Internet: true, PodIdentity: true,
-	}, k8s...)
+	}, append(k8s, pulumi.DependsOn(args.DependsOn))...)
 	if err != nil {
 		return nil, fmt.Errorf("external-dns %q: %w", name, err)
 	}

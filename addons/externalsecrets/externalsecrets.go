@@ -300,14 +300,14 @@ func ReadPolicy(secretArn, keyArn, region string) (string, error) {
 func (e *ExternalSecrets) declareNamespaces(ctx *pulumi.Context, name string) error {
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(e.args.Provider)}
 	var err error
-	e.operatorNS, err = kube.RestrictedNamespace(ctx, name+"-ns", OperatorNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
+	e.operatorNS, err = kube.RestrictedNamespace(ctx, name+"-ns", OperatorNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, append(k8s, pulumi.DependsOn(e.args.DependsOn))...)
 	if err != nil {
 		return err
 	}
 	if err := operatorPolicies(ctx, name, e.operatorNS, e.args.APICIDRs, k8s); err != nil {
 		return err
 	}
-	e.reloaderNS, err = kube.RestrictedNamespace(ctx, name+"-reloader-ns", ReloaderNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, k8s...)
+	e.reloaderNS, err = kube.RestrictedNamespace(ctx, name+"-reloader-ns", ReloaderNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, append(k8s, pulumi.DependsOn(e.args.DependsOn))...)
 	return err
 }
 

@@ -144,7 +144,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registering keda %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(k), pulumi.Provider(args.Provider)}
-	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", Namespace, netpol.Egress{APICIDRs: args.APICIDRs}, k8s...)
+	// The namespace (and so every NetworkPolicy in it) waits for the cluster's classes, among
+	// them the switch that enforces NetworkPolicies, and on destroy goes before it.
+	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", Namespace, netpol.Egress{APICIDRs: args.APICIDRs}, append(k8s, pulumi.DependsOn(args.DependsOn))...)
 	if err != nil {
 		return nil, fmt.Errorf("keda %q: %w", name, err)
 	}

@@ -62,10 +62,26 @@ type Node struct {
 // Mocks is the mock resource monitor. The zero value is not usable: call New.
 type Mocks struct {
 	Project, Stack, Region, Account string
+	// Networks are VPCs the account already holds (a network stack's), which the getVpc and
+	// getSubnet invokes describe as EC2 does; any other ID is not found, as in EC2.
+	Networks []ExistingVPC
 
 	mu    sync.Mutex
 	nodes []Node
 	calls []string
+}
+
+// ExistingVPC is a VPC made outside the stack under test, with its subnets.
+type ExistingVPC struct {
+	ID, CIDR string
+	Subnets  []ExistingSubnet
+}
+
+// ExistingSubnet is a subnet of an ExistingVPC. Public ones carry kubernetes.io/role/elb=1,
+// private ones kubernetes.io/role/internal-elb=1, unless Untagged.
+type ExistingSubnet struct {
+	ID, CIDR, AZ     string
+	Public, Untagged bool
 }
 
 // New returns mocks for one run of project/stack in the default account and region.
@@ -123,6 +139,39 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			"proxyEndpoint": resource.NewStringProperty(fmt.Sprintf("https://%s.dkr.ecr.%s.amazonaws.com", m.Account, m.Region)),
 			"expiresAt":     resource.NewStringProperty("2026-11-26T06:00:00Z"),
 		}, nil
+	case "aws:ec2/getVpc:getVpc":
+		for _, v := range m.Networks {
+			if v.ID == str("id") {
+				return resource.NewPropertyMapFromMap(map[string]any{
+					"id": v.ID, "cidrBlock": v.CIDR, "state": "available", "default": false,
+					"arn": fmt.Sprintf("arn:aws:ec2:%s:%s:vpc/%s", m.Region, m.Account, v.ID), "ownerId": m.Account,
+				}), nil
+			}
+		}
+		// EC2's DescribeVpcs answer for an unknown ID, as the provider relays it.
+		return nil, fmt.Errorf("reading EC2 VPC (%s): couldn't find resource", str("id"))
+	case "aws:ec2/getSubnet:getSubnet":
+		for _, v := range m.Networks {
+			for _, s := range v.Subnets {
+				if s.ID != str("id") {
+					continue
+				}
+				tags := map[string]any{}
+				switch {
+				case s.Untagged:
+				case s.Public:
+					tags["kubernetes.io/role/elb"] = "1"
+				default:
+					tags["kubernetes.io/role/internal-elb"] = "1"
+				}
+				return resource.NewPropertyMapFromMap(map[string]any{
+					"id": s.ID, "vpcId": v.ID, "cidrBlock": s.CIDR, "availabilityZone": s.AZ, "mapPublicIpOnLaunch": false,
+					"state": "available", "tags": tags, "ownerId": m.Account,
+					"arn": fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", m.Region, m.Account, s.ID),
+				}), nil
+			}
+		}
+		return nil, fmt.Errorf("reading EC2 Subnet (%s): couldn't find resource", str("id"))
 	case "aws:route53/getZone:getZone":
 		name, id := strings.TrimSuffix(str("name"), "."), str("zoneId")
 		if id == "" {
@@ -172,6 +221,9 @@ func (m *Mocks) respond(args pulumi.MockResourceArgs) (string, map[string]any) {
 		return mockID("rtbassoc", args.Name), nil
 	case "aws:ec2/vpcEndpoint:VpcEndpoint":
 		return mockID("vpce", args.Name), nil
+	case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+		id := mockID("sgr", args.Name)
+		return id, map[string]any{"securityGroupRuleId": id, "arn": arn("ec2", "security-group-rule/"+id)}
 	case "eks:index:Cluster":
 		return "", m.eksClusterOutputs(str("name"))
 	case "aws:ecr/repository:Repository":

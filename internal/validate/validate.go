@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -176,4 +177,86 @@ func DocumentationRange(p netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// AWS resource IDs of an existing network.
+const (
+	// VPCIDPattern, SubnetIDPattern and SecurityGroupIDPattern match EC2 IDs: the prefix and 8
+	// or 17 hexadecimal digits.
+	VPCIDPattern           = `^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`
+	SubnetIDPattern        = `^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`
+	SecurityGroupIDPattern = `^sg-([0-9a-f]{8}|[0-9a-f]{17})$`
+)
+
+var (
+	vpcIDRe    = regexp.MustCompile(VPCIDPattern)
+	subnetIDRe = regexp.MustCompile(SubnetIDPattern)
+	sgIDRe     = regexp.MustCompile(SecurityGroupIDPattern)
+)
+
+// VPCID, SubnetID and SecurityGroupID report whether s is an ID of that kind.
+func VPCID(s string) bool           { return vpcIDRe.MatchString(s) }
+func SubnetID(s string) bool        { return subnetIDRe.MatchString(s) }
+func SecurityGroupID(s string) bool { return sgIDRe.MatchString(s) }
+
+// Placeholders: the values that documentation and example files use in place of real ones.
+// They pass every format check, so a stack file that still holds one previews fine and fails
+// only partway through a real deployment (an access entry for a role in an account that is not
+// yours, a zone that does not exist), after the control plane has been paid for.
+var (
+	// placeholderAccounts are the account IDs AWS's documentation uses in examples.
+	placeholderAccounts = []string{"123456789012", "111122223333", "444455556666"}
+	// placeholderDomains are reserved for examples by RFC 2606 and RFC 6761.
+	placeholderDomains = []string{"example.com", "example.net", "example.org"}
+	placeholderTLDs    = []string{"example", "test", "invalid", "localhost"}
+	// placeholderIDDigits start the digits of the example EC2 IDs in AWS's documentation
+	// (vpc-0123456789abcdef0, sg-1234567890abcdef0); all zeros is a placeholder too.
+	placeholderIDDigits = []string{"0123456789abcdef", "1234567890abcdef", "00000000"}
+)
+
+// Placeholder reports whether s is, or holds, an example value: a documentation account ID in an
+// ARN, a reserved example domain or TLD in a host name, an RFC 5737 range in a CIDR, or an
+// example EC2 ID. It explains why, or returns "".
+func Placeholder(s string) string {
+	v := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
+	if strings.HasPrefix(v, "arn:") {
+		parts := strings.SplitN(v, ":", 6)
+		if len(parts) == 6 {
+			for _, a := range placeholderAccounts {
+				if parts[4] == a {
+					return "names the documentation account " + a
+				}
+			}
+		}
+		return ""
+	}
+	if p, err := netip.ParsePrefix(v); err == nil && p.Addr().Is4() {
+		for _, d := range documentationRanges {
+			if d.Bits() <= p.Bits() && d.Contains(p.Addr()) {
+				return "is an RFC 5737 documentation range"
+			}
+		}
+		return ""
+	}
+	if prefix, digits, ok := strings.Cut(v, "-"); ok && (prefix == "vpc" || prefix == "subnet" || prefix == "sg") {
+		for _, d := range placeholderIDDigits {
+			if strings.HasPrefix(digits, d) {
+				return "is an example ID"
+			}
+		}
+		return ""
+	}
+	host := v
+	if u, ok := strings.CutPrefix(v, "https://"); ok {
+		host, _, _ = strings.Cut(u, "/")
+	}
+	for _, d := range placeholderDomains {
+		if InZone(host, d) {
+			return "is in the example domain " + d
+		}
+	}
+	if i := strings.LastIndex(host, "."); i >= 0 && slices.Contains(placeholderTLDs, host[i+1:]) {
+		return "is in a reserved top-level domain"
+	}
+	return ""
 }

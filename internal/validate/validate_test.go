@@ -78,3 +78,49 @@ func TestRules(t *testing.T) {
 		t.Error("a CIDR with host bits is not a network")
 	}
 }
+
+func TestPlaceholder(t *testing.T) {
+	for v, want := range map[string]bool{
+		"arn:aws:iam::123456789012:role/platform-admin":                                       true,
+		"arn:aws:iam::111122223333:policy/x":                                                  true,
+		"arn:aws:iam::210987654321:role/platform-admin":                                       false,
+		"arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0000-4000-8000-000000000000": true,
+		"example.com":              true,
+		"app.dev.example.com":      true,
+		"grafana.example.org":      true,
+		"app.myexample.com":        false,
+		"app.acme.test":            true,
+		"shop.acme.com":            false,
+		"https://api.example.com":  true,
+		"198.51.100.0/24":          true,
+		"203.0.113.64/27":          true,
+		"52.94.0.0/22":             false,
+		"0.0.0.0/0":                false,
+		"vpc-0123456789abcdef0":    true,
+		"subnet-0123456789abcdef2": true,
+		"sg-1234567890abcdef0":     true,
+		"vpc-0a1b2c3d4e5f60718":    false,
+		"subnet-00000000":          true,
+		"Z0123456789ABCDEFGHIJ":    false,
+	} {
+		if got := Placeholder(v) != ""; got != want {
+			t.Errorf("Placeholder(%q) = %q, want a placeholder: %v", v, Placeholder(v), want)
+		}
+	}
+}
+
+func TestEC2IDs(t *testing.T) {
+	for _, c := range []struct {
+		id   string
+		ok   func(string) bool
+		want bool
+	}{
+		{"vpc-0a1b2c3d4e5f60718", VPCID, true}, {"vpc-1a2b3c4d", VPCID, true}, {"vpc-0a1b2c3d4e5f6071", VPCID, false},
+		{"subnet-0a1b2c3d4e5f60718", SubnetID, true}, {"subnet-XYZ", SubnetID, false}, {"vpc-0a1b2c3d4e5f60718", SubnetID, false},
+		{"sg-0a1b2c3d4e5f60718", SecurityGroupID, true}, {"sg-", SecurityGroupID, false},
+	} {
+		if got := c.ok(c.id); got != c.want {
+			t.Errorf("%s: %v, want %v", c.id, got, c.want)
+		}
+	}
+}
