@@ -69,7 +69,7 @@ type lokiValues struct {
 	// deploymentMode (values.yaml L70, default Monolithic): the single binary.
 	DeploymentMode string     `json:"deploymentMode"`
 	Loki           lokiConfig `json:"loki"`
-	// defaults.automountServiceAccountToken (L149): Loki never calls the Kubernetes API (no
+	// defaults.automountServiceAccountToken (L143): Loki never calls the Kubernetes API (no
 	// rules sidecar), and its AWS credentials come from the Pod Identity agent's own token.
 	Defaults struct {
 		AutomountServiceAccountToken bool `json:"automountServiceAccountToken"`

@@ -19,10 +19,13 @@ import (
 // templates at their tags: grafana's rbac.namespaced, persistence.type sts, grafana.ini and
 // ingress.*; kube-state-metrics' collectorsExclude (8.1.0 and later).
 //
+// No Go module holds these charts, so the tests cannot fetch them: TestChartValuesExist checks
+// the keys against a list in chartvalues_test.go, each key with its line at the tags above.
+//
 // Bumping: read the chart's UPGRADE.md for every major in between (most majors upgrade the
 // prometheus-operator CRDs), move ChartVersion, re-check the keys with `helm show values
-// prometheus-community/kube-prometheus-stack --version <new>` and the subcharts', and run the
-// tests. Helm never upgrades the CRDs in a chart's crds/ directory; the chart's CRD upgrade job
+// prometheus-community/kube-prometheus-stack --version <new>` and the subcharts', update the
+// lines in chartvalues_test.go, and run the tests. Helm never upgrades the CRDs in a chart's crds/ directory; the chart's CRD upgrade job
 // (crds.upgradeJob, a pre-upgrade hook running `kubectl apply --server-side`) does, on every
 // install and upgrade, before the operator is replaced.
 const (

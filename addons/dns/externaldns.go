@@ -20,7 +20,8 @@ import (
 // only for the crd source and registry, which this program does not use, and are skipped. Value
 // keys checked in charts/external-dns/values.yaml at that tag: provider.name, sources, policy,
 // registry, txtOwnerId, domainFilters, extraArgs, interval, env, serviceAccount.{create,name},
-// resources. policy is always set: chart 1.22.0 makes it required.
+// resources. policy is always set: chart 1.22.0 makes it required. TestChartValuesExist checks
+// the values against the chart in modules.ExternalDNSModule.
 var ExternalDNSChart = charts.Chart{Name: "external-dns", Repo: "https://kubernetes-sigs.github.io/external-dns/", Version: "1.21.1", SkipCRDs: true}
 
 // Where ExternalDNS runs, and the ServiceAccount its Pod Identity association names.

@@ -22,7 +22,8 @@ import (
 // the chart is packaged (templates/crds at the tag holds only a README), so the chart must come
 // from the repository, not from git. The secretstores CRD is about 690 KB: server-side apply,
 // pulumi-kubernetes v4's default, is needed (client-side apply's last-applied annotation would
-// exceed 256 KB).
+// exceed 256 KB). No module the Go module proxy serves holds this chart; TestChartValuesExist
+// checks the values against a list of its keys at the tag (chartvalues_test.go).
 var OperatorChart = charts.Chart{Name: "external-secrets", Repo: "https://charts.external-secrets.io", Version: "2.9.0"}
 
 // ReloaderChart is Stakater Reloader's chart at the published release chart-v2.2.16
@@ -30,7 +31,8 @@ var OperatorChart = charts.Chart{Name: "external-secrets", Repo: "https://charts
 // 655a2b3814baadb69d3d1e105242d6cc8875d7cb, image ghcr.io/stakater/reloader:v1.4.21), from
 // https://stakater.github.io/stakater-charts (README at that tag). 2.2.16 is the first chart
 // with scoped mode (reloader.namespaces: Roles in the listed namespaces, no ClusterRole). No
-// hooks, no CRDs: a Pulumi Chart v4.
+// hooks, no CRDs: a Pulumi Chart v4. TestChartValuesExist checks the values against the chart
+// in modules.ReloaderModule.
 var ReloaderChart = charts.Chart{Name: "reloader", Repo: "https://stakater.github.io/stakater-charts", Version: "2.2.16"}
 
 // Pod labels of ESO's controller and webhook (templates/_helpers.tpl at helm-chart-2.9.0:

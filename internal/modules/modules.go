@@ -1,7 +1,8 @@
 // Package modules finds published upstream trees in the Go module cache for tests: a chart at
-// exactly its pinned release, or a project's CRDs, fetched through the Go module proxy at test
-// time so that no copy lives in this repository. The unit tests (chart values, CRD schemas) and
-// the real-API tier (internal/kubetest) both use it.
+// its pinned release (exactly, or with later changes that the test using it takes out), or a
+// project's CRDs, fetched through the Go module proxy at test time so that no copy lives in this
+// repository. The unit tests (chart values, CRD schemas) and the real-API tier
+// (internal/kubetest) both use it.
 package modules
 
 import (
@@ -34,6 +35,20 @@ const (
 	// charts/metrics-server is chart 3.13.1, identical to the chart's release tag
 	// metrics-server-helm-chart-3.13.1 (git diff of that directory between the tags is empty).
 	MetricsServerModule = "sigs.k8s.io/metrics-server@v0.9.0"
+)
+
+// The Go modules whose trees hold a pinned chart's name and version but not exactly its
+// release: changes made after the release tag, before the version was bumped. Only the values
+// are checked against them, less the keys those changes added (see each test).
+const (
+	// ExternalDNSModule is kubernetes-sigs/external-dns at v0.22.0, the only release the proxy
+	// serves with chart 1.21.1 in charts/external-dns; its values.yaml adds replicaCount and
+	// service.enabled to the tag external-dns-helm-chart-1.21.1's.
+	ExternalDNSModule = "sigs.k8s.io/external-dns@v0.22.0"
+	// ReloaderModule is stakater/Reloader at v1.4.22, the only release the proxy serves with
+	// chart 2.2.16 in deployments/kubernetes/chart/reloader; its values.yaml adds
+	// reloader.leaderElection to the tag chart-v2.2.16's.
+	ReloaderModule = "github.com/stakater/Reloader@v1.4.22"
 )
 
 // moduleDirs caches ModuleDir's answers for the test binary's life: a module at a version
