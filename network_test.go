@@ -20,11 +20,20 @@ import (
 func TestClusterGetsOnlyPrivateSubnets(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
-			rec, err := runProgram(t, stack, stackConfig(t, stack))
+			cfg := stackConfig(t, stack)
+			rec, err := runProgram(t, stack, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			private, public := subnetsByRoute(t, rec)
+			if cfg["flask-eks:vpcId"] != "" {
+				// A brought network (prod): its subnets are private or public as EC2
+				// describes them (committedNetworks), and the program made none.
+				if len(private)+len(public) != 0 {
+					t.Fatalf("the stack brings its network but made subnets %v %v", private, public)
+				}
+				private, public = existingSubnets(cfg["flask-eks:vpcId"])
+			}
 			if len(private) == 0 || len(private) != len(public) {
 				t.Fatalf("private subnets %v, public %v: want one of each per AZ", private, public)
 			}
@@ -112,4 +121,24 @@ func walkStrings(v any, f func(path, s string)) {
 		}
 	}
 	walk("", v)
+}
+
+// existingSubnets are the private and public subnets of a committed stack's brought VPC, as
+// the mocks describe them (committedNetworks), each sorted.
+func existingSubnets(vpcID string) (private, public []string) {
+	for _, v := range committedNetworks {
+		if v.ID != vpcID {
+			continue
+		}
+		for _, s := range v.Subnets {
+			if s.Public {
+				public = append(public, s.ID)
+			} else {
+				private = append(private, s.ID)
+			}
+		}
+	}
+	slices.Sort(private)
+	slices.Sort(public)
+	return private, public
 }
