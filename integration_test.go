@@ -1140,7 +1140,14 @@ func TestIntegrationReadmeLocalSteps(t *testing.T) {
 			env = append(env, k+"="+strings.Trim(v, `'"`))
 		case strings.HasPrefix(step, "pulumi "):
 			ran++
-			if out, err := run(strings.Fields(step)[1:]...); err != nil {
+			args := strings.Fields(step)[1:]
+			if step == "pulumi login --local" {
+				// --local is the file backend in the user's home directory, which the CLI
+				// takes from the user database, not $HOME; the test's home stands in for it,
+				// so that the machine's own ~/.pulumi stays untouched.
+				args = []string{"login", "file://" + home}
+			}
+			if out, err := run(args...); err != nil {
 				t.Fatalf("README step %q: %v\n%s", step, err, out)
 			}
 		case step == "make up STACK=local":
@@ -1156,7 +1163,7 @@ func TestIntegrationReadmeLocalSteps(t *testing.T) {
 		t.Errorf("ran %d pulumi steps of the README, want login, stack init and up", ran)
 	}
 	if _, err := os.Stat(filepath.Join(home, ".pulumi", "stacks", "flask-eks", "local.json")); err != nil {
-		t.Errorf("pulumi login --local and stack init left no local stack in ~/.pulumi: %v", err)
+		t.Errorf("the login and stack init steps left no local stack in the home's .pulumi: %v", err)
 	}
 }
 
