@@ -27,7 +27,7 @@ type platformAddons struct {
 func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*platformAddons, error) {
 	cluster := cloud.Cluster
 	classes := cluster.Classes.Resources()
-	vpcCIDRs := []string{cfg.Network.VpcCidr}
+	api := cfg.apiServer()
 	p := &platformAddons{}
 	var err error
 	if cfg.App.ExternalSecrets {
@@ -39,7 +39,7 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			Region:          cfg.Region,
 			NamePrefix:      cfg.namePrefix(),
 			RefreshInterval: cfg.App.SecretsRefreshInterval,
-			APICIDRs:        vpcCIDRs,
+			APIServer:       api,
 			Protect:         cfg.prod(),
 			DependsOn:       classes,
 		}, cloud.withProvider()); err != nil {
@@ -58,7 +58,7 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			Region:      cfg.Region,
 			Zone:        cloud.Zone,
 			OwnerID:     cfg.namePrefix(),
-			APICIDRs:    vpcCIDRs,
+			APIServer:   api,
 			DependsOn:   classes,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
@@ -115,7 +115,7 @@ func scaleApp(ctx *pulumi.Context, cfg *Config, cloud *awsHalf, w *workloads) (*
 	}
 	k, err := keda.New(ctx, "keda", &keda.Args{
 		Provider:           cloud.Cluster.Provider,
-		APICIDRs:           []string{cfg.Network.VpcCidr},
+		APIServer:          cfg.apiServer(),
 		Prometheus:         kedaPrometheus(),
 		WatchNamespace:     w.App.Namespace,
 		WatchNamespaceName: cfg.App.Namespace,

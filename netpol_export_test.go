@@ -21,7 +21,7 @@ import (
 	"github.com/example/flask-eks/addons/keda"
 	"github.com/example/flask-eks/addons/metricsserver"
 	"github.com/example/flask-eks/internal/chartrender"
-	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -111,10 +111,11 @@ func exportNetpol(t *testing.T, stack string, rec *pulumitest.Mocks) *netpolExpo
 	}
 	sort.Strings(exp.PublicSubnets)
 	sort.Strings(exp.PrivateSubnets)
-	// EKS picks 172.20.0.0/16 for a cluster whose VPC is in 10.0.0.0/8 and that sets no range
-	// (KubernetesNetworkConfigRequest,
-	// https://docs.aws.amazon.com/eks/latest/APIReference/API_KubernetesNetworkConfigRequest.html).
-	exp.ServiceCIDR = "172.20.0.0/16"
+	// The service range the program asks EKS for (serviceCidr).
+	exp.ServiceCIDR, _ = rec.Only(t, "eks:index:Cluster").Inputs["kubernetesServiceIpAddressRange"].(string)
+	if exp.ServiceCIDR == "" {
+		t.Fatal("the cluster sets no service range: EKS would pick one, and the policies could not name the API server's Service address")
+	}
 
 	services := addressesFrom(t, exp.ServiceCIDR, 1)
 	nodes := addressesFrom(t, exp.PrivateSubnets[0], 10)
@@ -173,12 +174,10 @@ func exportNetpol(t *testing.T, stack string, rec *pulumitest.Mocks) *netpolExpo
 
 	// The charts: rendered where the chart is on the module proxy, stand-ins elsewhere.
 	type release struct{ chart, version, name, namespace string }
-	var releases []release
 	for _, typ := range []string{"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"} {
 		for _, n := range rec.ByType(typ) {
 			version, _ := n.Inputs["version"].(string)
 			r := release{chart: n.Inputs["chart"].(string), version: version, name: n.Inputs["name"].(string), namespace: n.Inputs["namespace"].(string)}
-			releases = append(releases, r)
 			dir := renderableChart(t, r.chart, r.version)
 			if dir == "" {
 				si, ok := standIns[r.chart]
@@ -291,9 +290,9 @@ func renderableChart(t *testing.T, chart, version string) string {
 	case chart == chartPath:
 		return chartPath
 	case chart == keda.ChartPin.Name && version == keda.ChartPin.Version:
-		return kubetest.ChartDir(t, kubetest.KEDAChartsModule, keda.ChartPin.Name, keda.ChartPin.Name, keda.ChartPin.Version)
+		return modules.ChartDir(t, modules.KEDAChartsModule, keda.ChartPin.Name, keda.ChartPin.Name, keda.ChartPin.Version)
 	case chart == metricsserver.Chart.Name && version == metricsserver.Chart.Version:
-		return kubetest.ChartDir(t, kubetest.MetricsServerModule, "charts/"+metricsserver.Chart.Name, metricsserver.Chart.Name, metricsserver.Chart.Version)
+		return modules.ChartDir(t, modules.MetricsServerModule, "charts/"+metricsserver.Chart.Name, metricsserver.Chart.Name, metricsserver.Chart.Version)
 	}
 	return ""
 }
