@@ -11,13 +11,13 @@ PYTHON ?= /usr/bin/python3
 # Tools built from pinned Go modules live outside the repo (see .ci/build-tools).
 TOOLS_ENV = eval "$$(.ci/build-tools --print-env $(1))"
 
-.PHONY: test setup test-python test-go test-integration lint chart-readme graph preview up destroy snapshots
+.PHONY: test setup test-python test-go test-contract test-integration lint chart-readme graph preview up destroy snapshots
 
 ## Tests -------------------------------------------------------------------------------------
 
 # Every test. Installs what is missing first (Debian packages via apt-get, tools from the Go
 # module proxy into the cache), so a fresh machine needs nothing else.
-test: setup test-python test-go test-integration
+test: setup test-python test-go test-contract test-integration
 
 setup:
 	.ci/setup
@@ -28,6 +28,12 @@ test-python:
 test-go:
 	$(GO) test ./...
 
+# The connectivity contract (internal/netpol/contract/flows.yaml) decided over the exported
+# policies (testdata/netpol) with AWS's network policy resolver. A Go module of its own: the
+# resolver needs older Kubernetes libraries than the program.
+test-contract:
+	cd internal/netpol/enforce && $(GO) vet ./... && $(GO) test -count=1 ./...
+
 # The real-API tier: a real `pulumi up` of the Kubernetes half into etcd + kube-apiserver on
 # loopback, and the objects of each add-on against the real API server. INTEGRATION_PKGS lists
 # every package with tests under the integration build tag, whose names all start with
@@ -37,9 +43,10 @@ test-integration:
 	$(call TOOLS_ENV,pulumi pulumi-kubernetes kube-apiserver etcd reloader) && \
 	  $(GO) test -tags integration -count=1 -timeout 30m -p 1 -run '^TestIntegration' -v $(INTEGRATION_PKGS)
 
-# Rewrite the graph snapshots after an intended change; review the diff before committing.
+# Rewrite the graph snapshots and the network policy exports after an intended change; review
+# the diff before committing.
 snapshots:
-	$(GO) test -count=1 -run TestGraphSnapshots . -update
+	$(GO) test -count=1 -run 'TestGraphSnapshots|TestNetpolExport' . -update
 
 ## Lint --------------------------------------------------------------------------------------
 

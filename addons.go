@@ -29,7 +29,7 @@ type platformAddons struct {
 func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*platformAddons, error) {
 	cluster := cloud.Cluster
 	classes := cluster.Classes.Resources()
-	vpcCIDRs := []string{cfg.Network.VpcCidr}
+	api := cfg.apiServer()
 	p := &platformAddons{}
 	var err error
 	if cfg.App.ExternalSecrets {
@@ -41,7 +41,7 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			Region:          cfg.Region,
 			NamePrefix:      cfg.namePrefix(),
 			RefreshInterval: cfg.App.SecretsRefreshInterval,
-			APICIDRs:        vpcCIDRs,
+			APIServer:       api,
 			Protect:         cfg.prod(),
 			DependsOn:       classes,
 		}, cloud.withProvider()); err != nil {
@@ -60,7 +60,7 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			Region:      cfg.Region,
 			Zone:        cloud.Zone,
 			OwnerID:     cfg.namePrefix(),
-			APICIDRs:    vpcCIDRs,
+			APIServer:   api,
 			DependsOn:   classes,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
@@ -117,7 +117,7 @@ func scaleApp(ctx *pulumi.Context, cfg *Config, cloud *awsHalf, w *workloads) (*
 	}
 	k, err := keda.New(ctx, "keda", &keda.Args{
 		Provider:           cloud.Cluster.Provider,
-		APICIDRs:           []string{cfg.Network.VpcCidr},
+		APIServer:          cfg.apiServer(),
 		Prometheus:         kedaPrometheus(),
 		WatchNamespace:     w.App.Namespace,
 		WatchNamespaceName: cfg.App.Namespace,

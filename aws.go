@@ -91,6 +91,7 @@ func deployAWS(ctx *pulumi.Context, cfg *Config) (*awsHalf, error) {
 	if a.Cluster, err = eks.NewCluster(ctx, "cluster", &eks.ClusterArgs{
 		Name:                      cfg.namePrefix(),
 		Version:                   cfg.Cluster.KubernetesVersion,
+		ServiceCIDR:               cfg.Cluster.ServiceCidr,
 		Region:                    cfg.Region,
 		VpcID:                     a.Network.VpcID,
 		PrivateSubnetIDs:          a.Network.PrivateSubnetIDs,

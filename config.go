@@ -67,7 +67,10 @@ func (n NetworkConfig) existing() bool { return n.ExistingVpcID != "" }
 
 // ClusterConfig shapes the EKS control plane. KubeContext is for existing mode only.
 type ClusterConfig struct {
-	KubernetesVersion    string
+	KubernetesVersion string
+	// ServiceCidr is the cluster's service range; its first address is the `kubernetes`
+	// Service's, which the network policies admit (netpol.APIServer).
+	ServiceCidr          string
 	EndpointPublicAccess bool
 	PublicAccessCidrs    []string
 	// APIAccessCidrs and APIAccessSecurityGroupIDs may reach the private endpoint on 443.

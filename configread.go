@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sort"
@@ -186,8 +187,10 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 		AdminPrincipalArns:        r.list("adminPrincipalArns"),
 		ViewerPrincipalArns:       r.list("viewerPrincipalArns"),
 		KubeContext:               r.str("kubeContext"),
+		ServiceCidr:               r.str("serviceCidr"),
 	}
 	readKubernetesVersion(r, c.Environment, cl.KubernetesVersion, today)
+	readServiceCIDR(r, cl.ServiceCidr, c.Network.VpcCidr)
 	for _, cidr := range cl.PublicAccessCidrs {
 		p, ok := validate.IPv4Network(cidr)
 		switch {
@@ -536,4 +539,31 @@ func refusePlaceholders(c *Config) error {
 	}
 	return errors.New("stack config still holds example values, so `pulumi up` would fail partway (nothing was deployed); `pulumi preview` accepts them:\n  - " +
 		strings.Join(problems, "\n  - "))
+}
+
+// serviceRangeBlocks are the private blocks EKS takes a cluster's service range from.
+var serviceRangeBlocks = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+}
+
+// readServiceCIDR checks serviceCidr against EKS's rules for a cluster's service range
+// (KubernetesNetworkConfigRequest.serviceIpv4Cidr,
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_KubernetesNetworkConfigRequest.html):
+// within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, between /12 and /24, and not overlapping
+// the VPC. EKS fixes the range when it creates the cluster.
+func readServiceCIDR(r *reader, cidr, vpcCidr string) {
+	const accepted = "accepted: an IPv4 network CIDR within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, from /12 to /24, that does not overlap vpcCidr, such as 172.20.0.0/16"
+	p, ok := validate.IPv4Network(cidr)
+	switch {
+	case !ok:
+		r.fail("serviceCidr", "%q is not an IPv4 network CIDR; %s", cidr, accepted)
+	case p.Bits() < 12 || p.Bits() > 24:
+		r.fail("serviceCidr", "%q is a /%d; %s", cidr, p.Bits(), accepted)
+	case !slices.ContainsFunc(serviceRangeBlocks, func(b netip.Prefix) bool { return b.Contains(p.Addr()) && p.Bits() >= b.Bits() }):
+		r.fail("serviceCidr", "%q is not within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; %s", cidr, accepted)
+	default:
+		if vpc, ok := validate.IPv4Network(vpcCidr); ok && vpc.Overlaps(p) {
+			r.fail("serviceCidr", "%q overlaps vpcCidr %s; %s", cidr, vpcCidr, accepted)
+		}
+	}
 }

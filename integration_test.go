@@ -48,6 +48,7 @@ import (
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/kubetest"
 	"github.com/example/flask-eks/internal/modules"
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 const (
@@ -102,6 +103,7 @@ func itTarget(ctx *pulumi.Context, cfg *Config, kubeconfig, chartPath string) (k
 		IngressClass:     publicALBClass,
 		ALBSourceCIDRs:   []string{"10.0.0.0/24", "10.0.1.0/24"},
 		NodeCIDRs:        []string{"10.0.0.0/16"},
+		APIServer:        netpol.APIServer{ServiceAddress: "10.96.0.1", CIDRs: []string{"10.0.0.0/16"}},
 		SkipAwait:        true,
 		ChartPath:        chartPath,
 	}, nil

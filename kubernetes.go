@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/app"
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/monitoring"
 )
 
@@ -38,8 +39,10 @@ type kubeTarget struct {
 	// GrafanaClass is Grafana's IngressClass, "" for none; GrafanaSourceCIDRs its ALB's networks.
 	GrafanaClass       string
 	GrafanaSourceCIDRs []string
-	// NodeCIDRs hold the nodes and the API server's network interfaces.
+	// NodeCIDRs hold the nodes.
 	NodeCIDRs []string
+	// APIServer is where pods reach the Kubernetes API server, and where it calls webhooks from.
+	APIServer netpol.APIServer
 	// SkipAwait deploys without waiting for pods (API servers without nodes).
 	SkipAwait bool
 	// SecretSource, when set, makes the app's Secret (External Secrets); otherwise the app
@@ -50,6 +53,15 @@ type kubeTarget struct {
 	// ChartPath overrides the app chart's directory (default ./app/chart, relative to the
 	// project): the integration test deploys an edited copy.
 	ChartPath string
+}
+
+// apiServer is where the pods of an EKS stack reach the Kubernetes API server: the `kubernetes`
+// Service's address, the first of serviceCidr, and the control plane's network interfaces in
+// the VPC. Every component that calls the API server, or that the API server calls, gets it.
+func (c *Config) apiServer() netpol.APIServer {
+	// readServiceCIDR has accepted ServiceCidr: it has a first address.
+	addr, _ := netpol.ServiceAddress(c.Cluster.ServiceCidr)
+	return netpol.APIServer{ServiceAddress: addr, CIDRs: []string{c.Network.VpcCidr}}
 }
 
 // eksTarget is the Kubernetes half's target on the stack's EKS cluster.
@@ -66,6 +78,7 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 		IngressClass:     publicALBClass,
 		ALBSourceCIDRs:   cloud.Network.PublicSubnetCIDRs,
 		NodeCIDRs:        vpcCIDRs,
+		APIServer:        cfg.apiServer(),
 		GrafanaClass:     grafanaClass(cfg),
 		// An internal ALB sits in the private subnets; Grafana's is internal unless public.
 		GrafanaSourceCIDRs: cloud.Network.PublicSubnetCIDRs,
@@ -107,6 +120,7 @@ func existingCluster(ctx *pulumi.Context, cfg *Config) (kubeTarget, error) {
 		IngressClass: cfg.Ingress.ClassName,
 		// Without a VPC, the node and API server networks are unknown: ports stay restricted.
 		NodeCIDRs: []string{"0.0.0.0/0"},
+		APIServer: netpol.APIServer{CIDRs: []string{"0.0.0.0/0"}},
 	}, nil
 }
 
@@ -188,6 +202,7 @@ func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.Monitori
 		NodeExporter:      cfg.Monitoring.NodeExporter,
 		PrometheusClients: t.PrometheusClients,
 		NodeCIDRs:         t.NodeCIDRs,
+		APIServer:         t.APIServer,
 		App: monitoring.AppTarget{
 			Namespace: a.Namespace, NamespaceName: cfg.App.Namespace, Name: releaseName,
 			PodLabels: app.SelectorLabels(releaseName),
@@ -242,6 +257,9 @@ func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 			HTTPS:   cfg.Ingress.TLS(),
 		},
 		ALBSourceCIDRs: t.ALBSourceCIDRs,
+		// HTTPS to the internet only: not the VPC, the Services (the API server among them) or
+		// the instance metadata service.
+		InternetCIDRs: netpol.PublicIPv4(),
 	}
 	switch {
 	case cfg.App.KEDA:

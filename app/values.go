@@ -37,6 +37,9 @@ type ChartSettings struct {
 	// ALBSourceCIDRs are the networks the ALB's nodes send from (its subnets). The chart's
 	// NetworkPolicy admits only them to the public port; empty admits everyone.
 	ALBSourceCIDRs []string
+	// InternetCIDRs are the networks the app may reach on 443 (its upstream API, AWS APIs), with
+	// the EKS Pod Identity agent on 80 beside them; nil keeps the chart's default egress.
+	InternetCIDRs []string
 	// ReloadOnChange asks Stakater Reloader to roll the pods when the Secret changes in place
 	// (External Secrets keeps it in sync with AWS Secrets Manager).
 	ReloadOnChange bool
@@ -124,6 +127,19 @@ func ChartValues(s ChartSettings) map[string]any {
 		httpFrom = append(httpFrom, map[string]any{"ipBlock": map[string]any{"cidr": cidr}})
 	}
 
+	networkPolicy := map[string]any{"enabled": true, "httpFrom": httpFrom}
+	if len(s.InternetCIDRs) > 0 {
+		var to []any
+		for _, cidr := range s.InternetCIDRs {
+			to = append(to, map[string]any{"ipBlock": map[string]any{"cidr": cidr}})
+		}
+		tcp := func(port int) []any { return []any{map[string]any{"port": port, "protocol": "TCP"}} }
+		networkPolicy["egress"] = []any{
+			map[string]any{"to": to, "ports": tcp(443)},
+			map[string]any{"to": []any{map[string]any{"ipBlock": map[string]any{"cidr": podIdentityAgentCIDR}}}, "ports": tcp(80)},
+		}
+	}
+
 	values := map[string]any{
 		"image":         map[string]any{"repository": "", "digest": "", "tag": ""},
 		"secrets":       map[string]any{"existingSecret": "", "reloadOnChange": s.ReloadOnChange},
@@ -132,7 +148,7 @@ func ChartValues(s ChartSettings) map[string]any {
 		"autoscaling":   autoscaling,
 		"resources":     map[string]any{"requests": requests, "limits": limits},
 		"service":       service,
-		"networkPolicy": map[string]any{"enabled": true, "httpFrom": httpFrom},
+		"networkPolicy": networkPolicy,
 		// The component deploys the PodMonitor itself, once monitoring's CRDs exist.
 		"podMonitor":  map[string]any{"enabled": false},
 		"chartDigest": "",
@@ -142,6 +158,11 @@ func ChartValues(s ChartSettings) map[string]any {
 	putInt(values, "replicaCount", s.Replicas)
 	return values
 }
+
+// podIdentityAgentCIDR is the EKS Pod Identity agent on the pod's node
+// (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html), which hands out
+// the app's AWS credentials.
+const podIdentityAgentCIDR = "169.254.170.23/32"
 
 // SelectorLabels are the labels the chart's selectors match the app's pods by, for objects
 // made outside the chart (a PodMonitor, a NetworkPolicy peer).

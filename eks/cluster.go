@@ -58,6 +58,9 @@ type ClusterArgs struct {
 	Name string
 	// Version is the Kubernetes minor version, e.g. "1.35".
 	Version string
+	// ServiceCIDR is the cluster's Kubernetes service range (serviceIpv4Cidr), "" for the one
+	// EKS picks. EKS fixes it at creation: a change replaces the cluster.
+	ServiceCIDR string
 	// Region is the cluster's region (the provider's), for the access log bucket policy.
 	Region string
 	// VpcID and PrivateSubnetIDs place the control plane ENIs and, through Auto Mode's
@@ -166,10 +169,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	authMode := pulumieks.AuthenticationModeApi
 	noPublicIP, corednsAddon := false, false
 	cluster, err := pulumieks.NewCluster(ctx, name, &pulumieks.ClusterArgs{
-		Name:               pulumi.String(args.Name),
-		Version:            pulumi.String(args.Version),
-		AuthenticationMode: &authMode,
-		AccessEntries:      access,
+		Name:    pulumi.String(args.Name),
+		Version: pulumi.String(args.Version),
+		// pulumi-eks v3.9.1 ClusterArgs.KubernetesServiceIpAddressRange (sdk/go/eks/cluster.go).
+		KubernetesServiceIpAddressRange: serviceRange(args.ServiceCIDR),
+		AuthenticationMode:              &authMode,
+		AccessEntries:                   access,
 		AutoMode: &pulumieks.AutoModeOptionsArgs{
 			Enabled: true,
 			ComputeConfig: &pulumieks.ClusterComputeConfigArgs{
@@ -274,6 +279,14 @@ func (a *ClusterArgs) validate() error {
 		return fmt.Errorf("a private-only endpoint needs APIAccessCidrs or APIAccessSecurityGroupIDs: nothing else may reach it")
 	}
 	return validateALBs(a.ALBs)
+}
+
+// serviceRange is the service range to ask EKS for; nil lets EKS pick.
+func serviceRange(cidr string) pulumi.StringPtrInput {
+	if cidr == "" {
+		return nil
+	}
+	return pulumi.String(cidr)
 }
 
 // publicCidrs is nil when the public endpoint is off: EKS rejects an allow-list for an

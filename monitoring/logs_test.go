@@ -437,7 +437,7 @@ func TestLogsNetworkPolicies(t *testing.T) {
 		t.Errorf("loki ingress %s admits more than Alloy, Grafana and itself", in)
 	}
 	out := fmt.Sprint(loki["egress"].Mappable())
-	for _, want := range []string{"169.254.170.23/32", "port:80", "0.0.0.0/0", "169.254.169.254/32", "port:443", "app.kubernetes.io/name:alertmanager", "port:9093"} {
+	for _, want := range []string{"169.254.170.23/32", "port:80", "1.0.0.0/8", "port:443", "app.kubernetes.io/name:alertmanager", "port:9093"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("loki egress %s lacks %s", out, want)
 		}
@@ -448,12 +448,12 @@ func TestLogsNetworkPolicies(t *testing.T) {
 		t.Errorf("alloy policy types %s: nothing connects to Alloy, default-deny covers ingress", types)
 	}
 	out = fmt.Sprint(alloy["egress"].Mappable())
-	for _, want := range []string{"10.30.0.0/16", "port:443", "app.kubernetes.io/name:loki", "port:3100"} {
+	for _, want := range []string{"172.20.0.1/32", "10.30.0.0/16", "port:443", "app.kubernetes.io/name:loki", "port:3100"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("alloy egress %s lacks %s", out, want)
 		}
 	}
-	if strings.Contains(out, "0.0.0.0/0") {
+	if strings.Contains(out, "0.0.0.0/0") || strings.Contains(out, "1.0.0.0/8") {
 		t.Errorf("alloy egress %s reaches the internet", out)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/internal/kube"
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 // Namespace is where the program runs the monitoring stack (MonitoringArgs.Namespace), a
@@ -73,9 +74,11 @@ type MonitoringArgs struct {
 	// are conformant and admit DaemonSets with hostPath mounts of /proc and /sys, under SELinux
 	// and a read-only root filesystem; a toggle, because that has not run on every node type.
 	NodeExporter bool
-	// NodeCIDRs hold the nodes and the EKS API server's network interfaces (the VPC): the stack
-	// scrapes kubelets and node-exporter there and talks to the API server.
+	// NodeCIDRs hold the nodes (the VPC): the stack scrapes kubelets and node-exporter there.
 	NodeCIDRs []string
+	// APIServer is where the stack's pods reach the API server, and where it calls the
+	// operator's admission webhook from.
+	APIServer netpol.APIServer
 	// App is what the stack watches.
 	App AppTarget
 	// Logs turns on Loki, Alloy and the log panels and alert (logs.go).
@@ -268,6 +271,8 @@ func (a *MonitoringArgs) validate() error {
 		return fmt.Errorf("an explicit Kubernetes provider is required")
 	case a.Namespace == "" || a.App.NamespaceName == "" || a.App.Name == "" || len(a.App.PodLabels) == 0:
 		return fmt.Errorf("the namespace and the app's namespace, name and pod labels are required")
+	case a.APIServer.Validate() != nil:
+		return a.APIServer.Validate()
 	case a.Prometheus.Retention == "" || a.Prometheus.StorageSize == "" || a.Grafana.StorageSize == "":
 		return fmt.Errorf("retention and volume sizes are required")
 	case a.Grafana.Exposure != GrafanaNone && a.Grafana.IngressClassName == "":

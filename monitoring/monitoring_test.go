@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -38,6 +39,7 @@ func baseArgs() *MonitoringArgs {
 		},
 		NodeExporter: true,
 		NodeCIDRs:    []string{"10.30.0.0/16"},
+		APIServer:    netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.30.0.0/16"}},
 		App: AppTarget{NamespaceName: "flask-app", Name: "flask-app",
 			PodLabels: map[string]string{"app.kubernetes.io/name": "flask-app", "app.kubernetes.io/instance": "flask-app"}},
 	}
@@ -264,8 +266,8 @@ func TestNetworkPolicies(t *testing.T) {
 		t.Errorf("default-deny %v", dd)
 	}
 	egress := fmt.Sprint(policies["alertmanager-egress"]["egress"].Mappable())
-	if !strings.Contains(egress, "0.0.0.0/0") || !strings.Contains(egress, "169.254.169.254/32") || !strings.Contains(egress, "443") {
-		t.Errorf("alertmanager egress %s, want HTTPS anywhere but the metadata service", egress)
+	if !strings.Contains(egress, "1.0.0.0/8") || strings.Contains(egress, "0.0.0.0/0") || strings.Contains(egress, "169.254.0.0") || !strings.Contains(egress, "443") {
+		t.Errorf("alertmanager egress %s, want HTTPS to the internet only", egress)
 	}
 	grafana := policies["grafana-from-alb"]
 	if sel := grafana["podSelector"].ObjectValue()["matchLabels"].ObjectValue()["app.kubernetes.io/name"].StringValue(); sel != "grafana" ||
@@ -275,9 +277,13 @@ func TestNetworkPolicies(t *testing.T) {
 	if clients := fmt.Sprint(policies["prometheus-clients"]["ingress"].Mappable()); !strings.Contains(clients, "keda") || !strings.Contains(clients, "9090") {
 		t.Errorf("prometheus clients %s, want keda on 9090", clients)
 	}
-	// The stack reaches the app's admin port only.
+	// The stack reaches the app's admin port only, and the API server at its Service's address
+	// as well as in the VPC.
 	if stack := fmt.Sprint(policies["stack"]["egress"].Mappable()); !strings.Contains(stack, "admin") || !strings.Contains(stack, "flask-app") {
 		t.Errorf("stack egress %s, want the app's admin port", stack)
+	}
+	if stack := fmt.Sprint(policies["stack"]["egress"].Mappable()); !strings.Contains(stack, "172.20.0.1/32") {
+		t.Errorf("stack egress %s, want the kubernetes Service's address", stack)
 	}
 }
 

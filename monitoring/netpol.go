@@ -16,18 +16,19 @@ const (
 	grafanaPort      = 3000  // Grafana's container port ("grafana")
 	kubeletPort      = 10250 // kubelets (cAdvisor, the kubelet's metrics); the operator's webhook
 	nodeExporterPort = 9100  // node-exporter, on the node's network
-	apiServerPort    = 443   // the EKS API server's network interfaces in the VPC
 	appAdminPortName = "admin"
 )
 
 // newNetworkPolicies closes the monitoring namespace and opens what each part needs:
 //   - inside the namespace, everything (Prometheus scrapes Alertmanager, Grafana, the operator
 //     and kube-state-metrics; Grafana queries Prometheus; Alertmanager instances gossip);
-//   - from the VPC, the operator's admission webhook (the API server calls it);
+//   - from the API server's network interfaces (the VPC), the operator's admission webhook;
 //   - from the ALB's networks, Grafana's port;
 //   - from the PrometheusClients namespaces, Prometheus's port (KEDA);
-//   - out: DNS; the API server, kubelets and node-exporter in the VPC; the app's admin port;
-//     Alertmanager to HTTPS anywhere but the instance metadata service (its webhook).
+//   - out: DNS; the API server (netpol.APIServer's one rule: its Service's address and the
+//     VPC), which every pod of the stack calls, the kube-prometheus-stack hook Jobs (admission
+//     certificate, CRD upgrade) among them; kubelets and node-exporter in the VPC; the app's
+//     admin port; Alertmanager to HTTPS on the internet (its webhook).
 //
 // Kubelet probes come from the node, which the EKS network policy agent always admits.
 func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *MonitoringArgs, opts []pulumi.ResourceOption) error {
@@ -37,15 +38,15 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 	sameNamespace := networkingv1.NetworkPolicyPeerArray{
 		&networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}},
 	}
-	vpc := netpol.Peers(args.NodeCIDRs, nil)
 	ingress := networkingv1.NetworkPolicyIngressRuleArray{
 		&networkingv1.NetworkPolicyIngressRuleArgs{From: sameNamespace},
-		&networkingv1.NetworkPolicyIngressRuleArgs{From: vpc, Ports: netpol.TCP(kubeletPort)},
+		&networkingv1.NetworkPolicyIngressRuleArgs{From: args.APIServer.Callers(), Ports: netpol.TCP(kubeletPort)},
 	}
 	egress := networkingv1.NetworkPolicyEgressRuleArray{
 		&networkingv1.NetworkPolicyEgressRuleArgs{To: sameNamespace},
 		netpol.DNSEgress(),
-		&networkingv1.NetworkPolicyEgressRuleArgs{To: vpc, Ports: netpol.TCP(apiServerPort, kubeletPort, nodeExporterPort)},
+		args.APIServer.Egress(),
+		&networkingv1.NetworkPolicyEgressRuleArgs{To: netpol.Peers(args.NodeCIDRs, nil), Ports: netpol.TCP(kubeletPort, nodeExporterPort)},
 		&networkingv1.NetworkPolicyEgressRuleArgs{
 			To: networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
 				NamespaceSelector: namespaceSelector(args.App.NamespaceName),
@@ -112,7 +113,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 //     Identity agent on the node (169.254.170.23:80, its credentials) and HTTPS anywhere but the
 //     instance metadata service (S3's regional endpoint; a NetworkPolicy cannot name S3's
 //     address ranges).
-//   - Alloy: out only, DNS, the API server in the VPC on 443 (it discovers pods and reads their
+//   - Alloy: out only, DNS, the API server (netpol.APIServer.Egress; it discovers pods and reads their
 //     logs through it) and Loki's HTTP port. Nothing connects to Alloy.
 //
 // Prometheus scrapes neither (no ServiceMonitor: it would need the release's CRDs, and the
@@ -148,7 +149,7 @@ func newLogsNetworkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespa
 	return policy(ctx, name+"-alloy", ns, "alloy", alloy, nil,
 		networkingv1.NetworkPolicyEgressRuleArray{
 			netpol.DNSEgress(),
-			&networkingv1.NetworkPolicyEgressRuleArgs{To: netpol.Peers(args.NodeCIDRs, nil), Ports: netpol.TCP(apiServerPort)},
+			args.APIServer.Egress(),
 			&networkingv1.NetworkPolicyEgressRuleArgs{To: peer(loki), Ports: netpol.TCP(lokiHTTPPort)},
 		}, opts)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/modules"
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -59,7 +60,7 @@ func externalDNSValues(t *testing.T) map[string]any {
 		}
 		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
 			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
-			OwnerID: "flask-eks-test", APICIDRs: []string{"10.20.0.0/16"},
+			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
 		})
 		return err
 	})

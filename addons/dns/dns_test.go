@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -78,7 +79,7 @@ func TestExternalDNS(t *testing.T) {
 		}
 		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
 			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
-			OwnerID: "flask-eks-test", APICIDRs: []string{"10.20.0.0/16"},
+			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
 		})
 		return err
 	})

@@ -39,8 +39,8 @@ type ExternalDNSArgs struct {
 	Zone *Zone
 	// OwnerID marks the records this stack owns (TXT registry), e.g. "flask-eks-prod".
 	OwnerID string
-	// APICIDRs hold the Kubernetes API server (the VPC).
-	APICIDRs []string
+	// APIServer is where ExternalDNS reaches the Kubernetes API server.
+	APIServer netpol.APIServer
 	// DependsOn are what the chart must wait for (the cluster's classes).
 	DependsOn []pulumi.Resource
 }
@@ -82,7 +82,7 @@ func NewExternalDNS(ctx *pulumi.Context, name string, args *ExternalDNSArgs, opt
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(args.Provider)}
 	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", ExternalDNSNamespace, netpol.Egress{
-		APICIDRs: args.APICIDRs, Internet: true, PodIdentity: true,
+		APIServer: args.APIServer, Internet: true, PodIdentity: true,
 	}, append(k8s, pulumi.DependsOn(args.DependsOn))...)
 	if err != nil {
 		return nil, fmt.Errorf("external-dns %q: %w", name, err)

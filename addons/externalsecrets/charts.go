@@ -166,11 +166,10 @@ func ReloaderValues(appNS pulumi.StringInput) pulumi.Map {
 }
 
 // operatorPolicies open what ESO's pods need beyond the namespace's DNS and API egress: the
-// controller reaches Secrets Manager (HTTPS anywhere but the instance metadata service; a VPC
-// endpoint would sit in the VPC, also covered) and the EKS Pod Identity agent on its node
+// controller reaches Secrets Manager (HTTPS to the internet, netpol.InternetHTTPSEgress) and the EKS Pod Identity agent on its node
 // (169.254.170.23:80, https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html);
 // the webhook admits the API server, which calls it from its network interfaces in the VPC.
-func operatorPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, apiCIDRs []string, opts []pulumi.ResourceOption) error {
+func operatorPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, api netpol.APIServer, opts []pulumi.ResourceOption) error {
 	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-controller-egress", &networkingv1.NetworkPolicyArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("controller-aws-egress"), Namespace: ns.Metadata.Name()},
 		Spec: &networkingv1.NetworkPolicySpecArgs{
@@ -185,5 +184,5 @@ func operatorPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, ap
 		return fmt.Errorf("creating the controller's egress NetworkPolicy: %w", err)
 	}
 	return netpol.Ingress(ctx, name+"-webhook-ingress", ns, "webhook-from-api-server", webhookPods,
-		netpol.Peers(apiCIDRs, nil), netpol.TCP(WebhookPort), opts...)
+		api.Callers(), netpol.TCP(WebhookPort), opts...)
 }

@@ -59,9 +59,9 @@ type Args struct {
 	// value takes to reach the cluster. Every refresh is a GetSecretValue call (billed per
 	// 10,000 calls), and Reloader rolls the pods only when the data really changed.
 	RefreshInterval string
-	// APICIDRs hold the Kubernetes API server's network interfaces (the VPC): the operators
-	// talk to it, and it calls ESO's admission webhook from there.
-	APICIDRs []string
+	// APIServer is where the operators reach the Kubernetes API server (its Service's address
+	// and its network interfaces in the VPC), and where it calls ESO's admission webhook from.
+	APIServer netpol.APIServer
 	// Protect protects the key and the secret from deletion by Pulumi, and gives both the
 	// longest deletion windows (30 days instead of 7). For prod.
 	Protect bool
@@ -79,8 +79,8 @@ func (a *Args) validate() error {
 		return fmt.Errorf("region and name prefix are required")
 	case strings.ContainsAny(a.NamePrefix, "/ "):
 		return fmt.Errorf("name prefix %q must not contain slashes or spaces", a.NamePrefix)
-	case len(a.APICIDRs) == 0:
-		return fmt.Errorf("the API server's CIDRs are required (the webhook is called from there)")
+	case a.APIServer.Validate() != nil:
+		return fmt.Errorf("%w (the operators call it, and it calls the webhook)", a.APIServer.Validate())
 	}
 	return nil
 }
@@ -300,14 +300,14 @@ func ReadPolicy(secretArn, keyArn, region string) (string, error) {
 func (e *ExternalSecrets) declareNamespaces(ctx *pulumi.Context, name string) error {
 	k8s := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(e.args.Provider)}
 	var err error
-	e.operatorNS, err = kube.RestrictedNamespace(ctx, name+"-ns", OperatorNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, append(k8s, pulumi.DependsOn(e.args.DependsOn))...)
+	e.operatorNS, err = kube.RestrictedNamespace(ctx, name+"-ns", OperatorNamespace, netpol.Egress{APIServer: e.args.APIServer}, append(k8s, pulumi.DependsOn(e.args.DependsOn))...)
 	if err != nil {
 		return err
 	}
-	if err := operatorPolicies(ctx, name, e.operatorNS, e.args.APICIDRs, k8s); err != nil {
+	if err := operatorPolicies(ctx, name, e.operatorNS, e.args.APIServer, k8s); err != nil {
 		return err
 	}
-	e.reloaderNS, err = kube.RestrictedNamespace(ctx, name+"-reloader-ns", ReloaderNamespace, netpol.Egress{APICIDRs: e.args.APICIDRs}, append(k8s, pulumi.DependsOn(e.args.DependsOn))...)
+	e.reloaderNS, err = kube.RestrictedNamespace(ctx, name+"-reloader-ns", ReloaderNamespace, netpol.Egress{APIServer: e.args.APIServer}, append(k8s, pulumi.DependsOn(e.args.DependsOn))...)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/app"
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -20,10 +21,12 @@ const (
 	appNamespace = "flask-app"
 	prefix       = "flask-eks-test"
 	vpcCIDR      = "10.20.0.0/16"
-	chartType    = "kubernetes:helm.sh/v4:Chart"
-	storeType    = "kubernetes:external-secrets.io/v1:SecretStore"
-	esType       = "kubernetes:external-secrets.io/v1:ExternalSecret"
-	policyType   = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+	// serviceAddress is the `kubernetes` Service's address (main.go derives it from serviceCidr).
+	serviceAddress = "172.20.0.1"
+	chartType      = "kubernetes:helm.sh/v4:Chart"
+	storeType      = "kubernetes:external-secrets.io/v1:SecretStore"
+	esType         = "kubernetes:external-secrets.io/v1:ExternalSecret"
+	policyType     = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 )
 
 // deployment is one run of the component with the real App consuming its Source, as main.go
@@ -45,7 +48,7 @@ func deploy(t *testing.T, protect bool) *deployment {
 		}
 		e, err := New(ctx, "external-secrets", &Args{
 			Provider: p, ClusterName: pulumi.String(prefix), Region: pulumitest.Region, NamePrefix: prefix,
-			RefreshInterval: "5m", APICIDRs: []string{vpcCIDR}, Protect: protect,
+			RefreshInterval: "5m", APIServer: netpol.APIServer{ServiceAddress: serviceAddress, CIDRs: []string{vpcCIDR}}, Protect: protect,
 		})
 		if err != nil {
 			return err
@@ -449,8 +452,9 @@ func TestNamespacesAndPolicies(t *testing.T) {
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	for _, ns := range []string{OperatorNamespace, ReloaderNamespace} {
 		egress := js(byName[ns+"/egress"])
-		if !strings.Contains(egress, vpcCIDR) || strings.Contains(egress, "0.0.0.0/0") || strings.Contains(egress, "169.254.170.23") {
-			t.Errorf("%s egress %s: want DNS and the API server only", ns, egress)
+		if !strings.Contains(egress, vpcCIDR) || !strings.Contains(egress, `"cidr":"`+serviceAddress+`/32"`) ||
+			strings.Contains(egress, "1.0.0.0/8") || strings.Contains(egress, "169.254.170.23") {
+			t.Errorf("%s egress %s: want DNS and the API server (its Service's address and the VPC) only", ns, egress)
 		}
 	}
 	ctrl := byName["external-secrets/controller-aws-egress"]
@@ -461,9 +465,15 @@ func TestNamespacesAndPolicies(t *testing.T) {
 		t.Errorf("controller policy selects %v, want the controller pods %v", got, controllerPods)
 	}
 	c := js(ctrl)
-	for _, want := range []string{`"cidr":"0.0.0.0/0"`, `"except":["169.254.169.254/32"]`, `"port":443`, `"cidr":"169.254.170.23/32"`, `"port":80`} {
+	for _, want := range []string{`"cidr":"1.0.0.0/8"`, `"cidr":"208.0.0.0/4"`, `"port":443`, `"cidr":"169.254.170.23/32"`, `"port":80`} {
 		if !strings.Contains(c, want) {
 			t.Errorf("controller egress %s lacks %s", c, want)
+		}
+	}
+	// The internet only: no private range, no 0.0.0.0/0 with an except the EKS agent may ignore.
+	for _, unwanted := range []string{`"cidr":"0.0.0.0/0"`, `"cidr":"10.0.0.0/8"`, `"except"`} {
+		if strings.Contains(c, unwanted) {
+			t.Errorf("controller egress %s holds %s", c, unwanted)
 		}
 	}
 	wh := byName["external-secrets/webhook-from-api-server"]
@@ -575,7 +585,7 @@ func TestSecondSyncRefused(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		e, err := New(ctx, "es", &Args{Provider: p, ClusterName: pulumi.String("c"), Region: "eu-west-1", NamePrefix: "p", APICIDRs: []string{vpcCIDR}})
+		e, err := New(ctx, "es", &Args{Provider: p, ClusterName: pulumi.String("c"), Region: "eu-west-1", NamePrefix: "p", APIServer: netpol.APIServer{ServiceAddress: serviceAddress, CIDRs: []string{vpcCIDR}}})
 		if err != nil {
 			return err
 		}

@@ -58,15 +58,15 @@ const (
 type Args struct {
 	// Provider is the Kubernetes provider of the target cluster.
 	Provider *kubernetes.Provider
-	// APICIDRs hold the EKS API server's network interfaces (the VPC). KEDA's pods reach the API
-	// server there, and the API server calls the metrics API server (6443) and the admission
-	// webhooks (9443) from there. The security groups already admit those calls: Auto Mode's
+	// APIServer is where KEDA's pods reach the API server (its Service's address and its
+	// network interfaces in the VPC), and where the API server calls the metrics API server
+	// (6443) and the admission webhooks (9443) from (the VPC). The security groups already admit those calls: Auto Mode's
 	// nodes carry the cluster security group eks-cluster-sg-* (the default NodeClass;
 	// https://docs.aws.amazon.com/eks/latest/userguide/auto-networking.html), which is also on
 	// the control plane's network interfaces and admits all traffic from itself
 	// (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html), so only these
 	// NetworkPolicies decide.
-	APICIDRs []string
+	APIServer netpol.APIServer
 	// Prometheus is the Prometheus that ScaledObjects query and the operator may reach. Its
 	// namespace's own policy must admit namespace keda too (monitoring's PrometheusClients).
 	Prometheus Prometheus
@@ -146,7 +146,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	k8s := []pulumi.ResourceOption{pulumi.Parent(k), pulumi.Provider(args.Provider)}
 	// The namespace (and so every NetworkPolicy in it) waits for the cluster's classes, among
 	// them the switch that enforces NetworkPolicies, and on destroy goes before it.
-	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", Namespace, netpol.Egress{APICIDRs: args.APICIDRs}, append(k8s, pulumi.DependsOn(args.DependsOn))...)
+	ns, err := kube.RestrictedNamespace(ctx, name+"-ns", Namespace, netpol.Egress{APIServer: args.APIServer}, append(k8s, pulumi.DependsOn(args.DependsOn))...)
 	if err != nil {
 		return nil, fmt.Errorf("keda %q: %w", name, err)
 	}
@@ -173,8 +173,8 @@ func (a *Args) validate() error {
 	switch {
 	case a == nil || a.Provider == nil:
 		return fmt.Errorf("an explicit Kubernetes provider is required")
-	case len(a.APICIDRs) == 0:
-		return fmt.Errorf("the API CIDRs are required: the API server calls the metrics API server and the webhooks from there")
+	case a.APIServer.Validate() != nil:
+		return fmt.Errorf("%w: the API server calls the metrics API server and the webhooks from there", a.APIServer.Validate())
 	case a.Prometheus.URL == "" || a.Prometheus.Namespace == "" || len(a.Prometheus.PodLabels) == 0 || a.Prometheus.Port == 0:
 		return fmt.Errorf("the Prometheus to query (URL, namespace, pod labels, port) is required: the Prometheus scaler queries it")
 	case (a.WatchNamespace == nil) != (a.WatchNamespaceName == ""):
@@ -272,7 +272,7 @@ func chartValues(args *Args) map[string]any {
 //
 // Kubelet probes come from the node, which the EKS network policy agent always admits.
 func networkPolicies(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *Args, k8s []pulumi.ResourceOption) error {
-	vpc := netpol.Peers(args.APICIDRs, nil)
+	vpc := args.APIServer.Callers()
 	if err := netpol.Ingress(ctx, name+"-metrics-apiserver-ingress", ns, "metrics-apiserver-from-api-server",
 		appLabel(MetricsServerName), vpc, netpol.TCP(metricsServerPort), k8s...); err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/modules"
+	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -34,6 +35,10 @@ const (
 	scaledObjectType = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 	testKubeVersion  = "v1.35.0"
 )
+
+// testAPIServer is the API server as main.go describes it: the `kubernetes` Service's address
+// and the VPC.
+var testAPIServer = netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{vpcCIDR}}
 
 var testScaling = Scaling{MinReplicas: 2, MaxReplicas: 10, TargetRequestsPerSecond: 50}
 
@@ -82,7 +87,7 @@ func deployNamed(t *testing.T, scaling Scaling, hpaName string) *deployment {
 			return err
 		}
 		d.keda, err = New(ctx, "keda", &Args{
-			Provider: p, APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus,
+			Provider: p, APIServer: testAPIServer, Prometheus: testPrometheus,
 			WatchNamespace: ns, WatchNamespaceName: appNamespace,
 		})
 		if err != nil {
@@ -446,13 +451,17 @@ func TestNetworkPolicies(t *testing.T) {
 		t.Errorf("PrometheusURL %s, want the given %s", d.keda.PrometheusURL, testPrometheus.URL)
 	}
 
-	// The namespace-wide egress: DNS and the API server in the VPC, nothing else.
+	// The namespace-wide egress: DNS and the API server, at its Service's address and in the
+	// VPC, nothing else.
 	eg := policies["egress"]
 	if len(eg.selector) != 0 || len(eg.egress) != 2 {
 		t.Fatalf("egress policy %+v, want DNS and the API server for every pod", eg)
 	}
 	api := eg.egress[1].(map[string]any)
-	vpcOnly("egress", api["to"].([]any))
+	if want := []any{map[string]any{"ipBlock": map[string]any{"cidr": testAPIServer.ServiceAddress + "/32"}},
+		map[string]any{"ipBlock": map[string]any{"cidr": vpcCIDR}}}; fmt.Sprint(api["to"]) != fmt.Sprint(want) {
+		t.Errorf("API server egress to %v, want the kubernetes Service's address and the VPC %v", api["to"], want)
+	}
 	if fmt.Sprint(api["ports"]) != fmt.Sprint([]any{map[string]any{"port": float64(443), "protocol": "TCP"}}) {
 		t.Errorf("API server egress on %v, want 443", api["ports"])
 	}
@@ -482,11 +491,11 @@ func TestKEDANamespace(t *testing.T) {
 
 func TestNewRefusesIncompleteArgs(t *testing.T) {
 	for name, args := range map[string]*Args{
-		"no provider":       {APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus},
-		"no API CIDRs":      {Provider: &kubernetes.Provider{}, Prometheus: testPrometheus},
-		"no Prometheus":     {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}},
-		"watch name only":   {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus, WatchNamespaceName: appNamespace},
-		"negative replicas": {Provider: &kubernetes.Provider{}, APICIDRs: []string{vpcCIDR}, Prometheus: testPrometheus, Replicas: -1},
+		"no provider":       {APIServer: testAPIServer, Prometheus: testPrometheus},
+		"no API server":     {Provider: &kubernetes.Provider{}, Prometheus: testPrometheus},
+		"no Prometheus":     {Provider: &kubernetes.Provider{}, APIServer: testAPIServer},
+		"watch name only":   {Provider: &kubernetes.Provider{}, APIServer: testAPIServer, Prometheus: testPrometheus, WatchNamespaceName: appNamespace},
+		"negative replicas": {Provider: &kubernetes.Provider{}, APIServer: testAPIServer, Prometheus: testPrometheus, Replicas: -1},
 	} {
 		if err := args.validate(); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -35,8 +35,8 @@ func DefaultDeny(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ..
 
 // Egress says where all the pods of an add-on's namespace may connect besides DNS.
 type Egress struct {
-	// APICIDRs hold the Kubernetes API server (the VPC, where EKS puts its network interfaces).
-	APICIDRs []string
+	// APIServer, when it has CIDRs, allows APIServer.Egress.
+	APIServer APIServer
 	// Internet allows InternetHTTPSEgress (AWS APIs).
 	Internet bool
 	// PodIdentity allows PodIdentityAgentEgress.
@@ -61,8 +61,8 @@ func NamespaceEgress(ctx *pulumi.Context, name string, ns *corev1.Namespace, e E
 
 func (e Egress) rules() networkingv1.NetworkPolicyEgressRuleArray {
 	rules := networkingv1.NetworkPolicyEgressRuleArray{DNSEgress()}
-	if len(e.APICIDRs) > 0 {
-		rules = append(rules, &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers(e.APICIDRs, nil), Ports: TCP(443)})
+	if len(e.APIServer.CIDRs) > 0 {
+		rules = append(rules, e.APIServer.Egress())
 	}
 	if e.Internet {
 		rules = append(rules, InternetHTTPSEgress())
@@ -75,11 +75,10 @@ func (e Egress) rules() networkingv1.NetworkPolicyEgressRuleArray {
 
 // The EKS Pod Identity agent, on every node's link-local address
 // (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
-// considerations"), and the instance metadata service, which no pod here may reach.
+// considerations").
 const (
 	podIdentityAgentCIDR = "169.254.170.23/32"
 	podIdentityAgentPort = 80
-	instanceMetadataCIDR = "169.254.169.254/32"
 )
 
 // DNSEgress allows DNS, wherever the resolver is (EKS Auto Mode answers on the node itself).
@@ -90,10 +89,13 @@ func DNSEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
 	}}
 }
 
-// InternetHTTPSEgress allows HTTPS anywhere but the instance metadata service: AWS APIs (or their
-// VPC endpoints) and webhooks.
+// InternetHTTPSEgress allows HTTPS to the internet (PublicIPv4): AWS APIs at their public
+// endpoints (S3 through the VPC's gateway endpoint keeps its public addresses) and webhooks. It
+// admits no private or link-local address: not the instance metadata service, the VPC, or the
+// cluster's Services, among them the API server. An interface VPC endpoint, with addresses in
+// the VPC, would need a rule of its own.
 func InternetHTTPSEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
-	return &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers([]string{"0.0.0.0/0"}, []string{instanceMetadataCIDR}), Ports: TCP(443)}
+	return &networkingv1.NetworkPolicyEgressRuleArgs{To: Peers(PublicIPv4(), nil), Ports: TCP(443)}
 }
 
 // PodIdentityAgentEgress allows the EKS Pod Identity agent on the pod's node, which hands out
