@@ -412,3 +412,31 @@ func sortedScopes(p *Permissions) []string {
 	slices.Sort(scopes)
 	return scopes
 }
+
+// PreviewRefreshProblems: the preview roles (environments <stack>-preview) have no Kubernetes
+// Secret access, so their previews must not refresh (a refresh reads every object, Secrets
+// included): pulumi/actions with `refresh: false`, and no `--refresh` in a script.
+func PreviewRefreshProblems(s Set) []string {
+	var out []string
+	n := 0
+	eachJob(s, func(w *Workflow, j *Job) {
+		if !strings.HasSuffix(environment(j), "-preview") {
+			return
+		}
+		for _, st := range j.Steps {
+			if strings.HasPrefix(st.Uses, "pulumi/actions@") {
+				n++
+				if st.With["refresh"] != false {
+					out = append(out, fmt.Sprintf("%s job %q: pulumi/actions without refresh: false (has %v)", w.File, j.ID, st.With["refresh"]))
+				}
+			}
+			if strings.Contains(st.Run, "--refresh") {
+				out = append(out, fmt.Sprintf("%s job %q: a preview role refreshes", w.File, j.ID))
+			}
+		}
+	})
+	if n == 0 {
+		out = append(out, "no preview job found")
+	}
+	return out
+}

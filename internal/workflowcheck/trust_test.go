@@ -16,6 +16,7 @@ func TestTrustRules(t *testing.T) {
 		"prod preview of a pull request only after review":           PRPreviewProblems,
 		"pull requests opened with a GitHub App token":               AppTokenProblems,
 		"job containers pinned by digest from .ci/image":             ContainerProblems,
+		"previews without refresh":                                   PreviewRefreshProblems,
 		"drift detection per stack":                                  func(s Set) []string { return DriftProblems(s, repoStacks(t)) },
 	} {
 		t.Run(name, func(t *testing.T) {
