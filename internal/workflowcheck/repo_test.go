@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -234,6 +235,39 @@ func TestDependabot(t *testing.T) {
 		}
 		if !regexp.MustCompile(re).Match(b) {
 			t.Errorf("%s has no FROM by tag and digest (%s)", file, re)
+		}
+	}
+}
+
+// Finding 5: no CI stack opens its public API endpoint to the internet. The endpoint takes
+// Kubernetes credentials from any address it admits, and dev's deploy role is cluster admin;
+// both stack files must list /16 or narrower CIDRs (prod's config validation refuses wider
+// ones itself; dev's is checked here, as the example users copy).
+func TestStackEndpointsAreNarrow(t *testing.T) {
+	for _, stack := range repoStacks(t) {
+		data, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi."+stack+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Config map[string]any `json:"config"`
+		}
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		if public, _ := f.Config["flask-eks:endpointPublicAccess"].(bool); !public {
+			continue
+		}
+		cidrs, _ := f.Config["flask-eks:publicAccessCidrs"].([]any)
+		if len(cidrs) == 0 {
+			t.Errorf("Pulumi.%s.yaml: a public endpoint without publicAccessCidrs admits 0.0.0.0/0 (the default)", stack)
+		}
+		for _, c := range cidrs {
+			s, _ := c.(string)
+			_, b, _ := strings.Cut(s, "/")
+			if bits, err := strconv.Atoi(b); err != nil || bits < 16 {
+				t.Errorf("Pulumi.%s.yaml: publicAccessCidrs %q is wider than /16", stack, s)
+			}
 		}
 	}
 }
