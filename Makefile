@@ -59,6 +59,9 @@ lint:
 	  "$$ACTIONLINT" .github/workflows/*.yml && \
 	  { "$$HELM_DOCS" $(HELM_DOCS_FLAGS) --dry-run | diff -u app/chart/README.md - || \
 	    { echo "app/chart/README.md is out of date: run make chart-readme"; exit 1; }; }
+	# Known vulnerabilities of the program's modules, against the Go vulnerability database pinned
+	# in .ci/tools/vulndb (no network); a missing or empty database fails (internal/vulngate).
+	$(call TOOLS_ENV,govulncheck vulndb) && $(GO) run ./internal/vulngate/cmd/vulngate ./...
 
 # The chart's README, generated from the `# --` comments in app/chart/values.yaml.
 HELM_DOCS_FLAGS = --chart-search-root app/chart --sort-values-order file --skip-version-footer --log-level error

@@ -112,6 +112,13 @@ header_timeout = _int_env("GUNICORN_HEADER_TIMEOUT", 10)
 # Validated here only to stop the master early; the app reads it itself.
 trusted_proxy_hops = parse_trusted_proxy_hops(os.environ.get("TRUSTED_PROXY_HOPS"))
 
+# Gunicorn would set the request's scheme from X-Forwarded-Proto (and friends) itself whenever
+# the peer is in forwarded_allow_ips (127.0.0.1 by default: a sidecar, a port-forward). The app
+# alone decides, through ProxyFix and TRUSTED_PROXY_HOPS, so a client-sent header never makes a
+# plain request HTTPS (and earns it Strict-Transport-Security).
+secure_scheme_headers = {}
+forwarded_allow_ips = ""
+
 wsgi_app = "app:create_app()"
 bind = [f"0.0.0.0:{public_port}"]
 worker_class = "app.worker.HeaderTimeoutWorker"  # gthread, hardened (app/worker.py)

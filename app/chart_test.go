@@ -255,6 +255,8 @@ func TestSchemaRejects(t *testing.T) {
 		{"bad service type", with("service.type", "ExternalName"), "/service/type"},
 		{"non-string annotation", with("ingress.annotations", map[string]any{"a": 1}), "/ingress/annotations/a"},
 		{"bad memory quantity", with("resources.limits.memory", "lots"), "/resources/limits/memory"},
+		{"bad ephemeral storage quantity", with("resources.limits.ephemeralStorage", "a lot"), "/resources/limits/ephemeralStorage"},
+		{"ephemeral storage spelled as the Kubernetes key", with("resources.requests.ephemeral-storage", "1Gi"), "ephemeral-storage"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -352,6 +354,20 @@ func TestDeployment(t *testing.T) {
 	}
 	if _, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
 		t.Error("CPU limit set, want none by default")
+	}
+	// The kubelet evicts a pod past its ephemeral-storage limit, so a pod's logs and /tmp cannot
+	// fill the node's disk; the request lets the scheduler place it where the space is.
+	if got := c.Resources.Requests.StorageEphemeral().String(); got != "128Mi" {
+		t.Errorf("ephemeral-storage request %s, want 128Mi", got)
+	}
+	if got, tmp := c.Resources.Limits.StorageEphemeral(), spec.Volumes; got.String() != "256Mi" {
+		t.Errorf("ephemeral-storage limit %s, want 256Mi", got)
+	} else {
+		for _, v := range tmp {
+			if v.EmptyDir != nil && v.EmptyDir.Medium == "" && v.EmptyDir.SizeLimit != nil && v.EmptyDir.SizeLimit.Cmp(*got) >= 0 {
+				t.Errorf("emptyDir %s's sizeLimit %s leaves no room under the ephemeral-storage limit %s for the logs", v.Name, v.EmptyDir.SizeLimit, got)
+			}
+		}
 	}
 
 	psc := spec.SecurityContext

@@ -56,10 +56,13 @@ def create_app(
     _register_access_log(app, access_log, logging.INFO, count_in_metrics=True)
     _register_public_routes(app, settings)
     _register_probes(app, settings)
+    _register_hsts(app)
     if settings.trusted_proxy_hops:
-        # Only X-Forwarded-For, and only as many hops as there are trusted proxies
-        # (the ALB: 1); with 0 a client-sent X-Forwarded-For is never looked at.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=0)
+        # X-Forwarded-For and X-Forwarded-Proto, and only as many hops as there are trusted
+        # proxies (the ALB: 1, which sets both); with 0 a client-sent header is never looked
+        # at, so a request reaching gunicorn directly is never taken for HTTPS.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     log.info(
         "app created",
@@ -109,6 +112,25 @@ def _new_flask_app(settings: Settings) -> Flask:
         return response
 
     return app
+
+
+# One year, the minimum the HSTS preload list asks for; no includeSubDomains or preload: those
+# bind every name under the domain, which is the domain owner's decision, not this app's.
+HSTS = "max-age=31536000"
+
+
+def _register_hsts(app: Flask) -> None:
+    """Strict-Transport-Security on every response to an HTTPS request (RFC 6797 section 7.2:
+    never over plain HTTP). Behind the ALB the request is HTTPS when the trusted proxy says so
+    (X-Forwarded-Proto: https, read by ProxyFix); a client's own header counts only with
+    TRUSTED_PROXY_HOPS > 0.
+    """
+
+    @app.after_request
+    def _hsts(response: Response) -> Response:
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
+        return response
 
 
 def _register_access_log(app: Flask, logger: logging.Logger, level: int, count_in_metrics: bool) -> None:

@@ -473,3 +473,38 @@ def test_flask_dev_server_still_serves_the_public_app(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+# --- HSTS on HTTPS responses only -------------------------------------------------------------
+
+
+def test_hsts_only_on_responses_to_https_behind_the_trusted_proxy(tmp_path):
+    """The ALB terminates TLS and sets X-Forwarded-Proto; with TRUSTED_PROXY_HOPS=1 (the chart's
+    setting behind the ALB) an HTTPS request gets Strict-Transport-Security, a plain one none."""
+    env = server_env(tmp_path / "multiproc", GUNICORN_WORKERS="1", TRUSTED_PROXY_HOPS="1")
+    with gunicorn(tmp_path, env) as server:
+        server.wait_until_serving("/")
+        for path, want_status in (("/", 200), ("/config", 200), ("/nope", 404)):
+            status, headers, _ = server.request(path, headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+            assert status == want_status, path
+            assert headers["Strict-Transport-Security"] == "max-age=31536000", path
+            status, headers, _ = server.request(path, headers={"X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.7"})
+            assert "Strict-Transport-Security" not in headers, path
+        # A client that prepends its own "https" to what the ALB appends is not believed: the
+        # proxy's hop is the last one.
+        status, headers, _ = server.request("/", headers={"X-Forwarded-Proto": "https, http"})
+        assert "Strict-Transport-Security" not in headers
+        # Probes and metrics on the admin port are never behind the ALB.
+        status, headers, _ = server.request("/healthz", admin=True, headers={"X-Forwarded-Proto": "https"})
+        assert "Strict-Transport-Security" not in headers
+        assert server.stop() == 0
+
+
+def test_no_hsts_without_a_trusted_proxy(tmp_path):
+    """With TRUSTED_PROXY_HOPS=0 a client-sent X-Forwarded-Proto is never looked at."""
+    with gunicorn(tmp_path, server_env(tmp_path / "multiproc", GUNICORN_WORKERS="1")) as server:
+        server.wait_until_serving("/")
+        status, headers, _ = server.request("/", headers={"X-Forwarded-Proto": "https"})
+        assert status == 200
+        assert "Strict-Transport-Security" not in headers
+        assert server.stop() == 0

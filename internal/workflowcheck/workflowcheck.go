@@ -121,6 +121,8 @@ type Workflow struct {
 	File string
 	// Triggers are the event names under `on`, sorted.
 	Triggers []string
+	// On is the decoded `on:` value of a map form (event -> its settings), nil otherwise.
+	On map[string]any
 	// Permissions are the top-level permissions, nil when not set.
 	Permissions *Permissions
 	Jobs        map[string]*Job
@@ -148,8 +150,12 @@ type Job struct {
 
 // Step is one step of a job.
 type Step struct {
+	ID   string
 	Uses string
 	With map[string]any
+	// Run is the step's shell script, "" for a step that uses an action.
+	Run string
+	Env map[string]any
 }
 
 // Parse parses one workflow file; file is its name in the workflows directory.
@@ -184,6 +190,7 @@ func Parse(file string, data []byte) (*Workflow, error) {
 		}
 	case map[string]any:
 		w.Triggers = slices.Collect(maps.Keys(on))
+		w.On = on
 	default:
 		return nil, fmt.Errorf("%s: `on:` of type %T", file, on)
 	}
@@ -226,8 +233,11 @@ func Parse(file string, data []byte) (*Workflow, error) {
 				return nil, fmt.Errorf("%s: job %q: step %d is not a map", file, id, i+1)
 			}
 			s := Step{}
+			s.ID, _ = sm["id"].(string)
 			s.Uses, _ = sm["uses"].(string)
 			s.With, _ = sm["with"].(map[string]any)
+			s.Run, _ = sm["run"].(string)
+			s.Env, _ = sm["env"].(map[string]any)
 			j.Steps = append(j.Steps, s)
 		}
 		w.Jobs[id] = j
@@ -264,6 +274,16 @@ func Load(dir string) (Set, error) {
 		return nil, fmt.Errorf("%s: no workflow files", dir)
 	}
 	return s, nil
+}
+
+// eachJob calls f for every job of every workflow, in a stable order.
+func eachJob(s Set, f func(w *Workflow, j *Job)) {
+	for _, name := range slices.Sorted(maps.Keys(s)) {
+		w := s[name]
+		for _, id := range slices.Sorted(maps.Keys(w.Jobs)) {
+			f(w, w.Jobs[id])
+		}
+	}
 }
 
 // Call is one local reusable-workflow call the checker followed.
