@@ -93,12 +93,15 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 
 // loadBalancerNeeds are what the stack's ALBs need until Auto Mode has deleted them.
 func loadBalancerNeeds(cloud *awsHalf, platform *platformAddons) []pulumi.Resource {
+	// Custom resources (and ExternalDNS's chart), never a component of ours: a dependency on a
+	// component stands for the children it has registered when the dependent registers, which
+	// varies from run to run.
 	needs := append([]pulumi.Resource{}, cloud.Network.PublicReady...)
 	if cloud.Certificate != nil {
-		needs = append(needs, cloud.Certificate)
+		needs = append(needs, cloud.Certificate.Validation)
 	}
 	if platform.ExternalDNS != nil {
-		needs = append(needs, platform.ExternalDNS)
+		needs = append(needs, platform.ExternalDNS.Chart)
 	}
 	return needs
 }

@@ -40,7 +40,7 @@ func refusedKeys(t *testing.T, stack string) []string {
 // naming every such key; a preview takes the same file as it is (so do the mock plans).
 func TestPlaceholdersRefusedOnUp(t *testing.T) {
 	want := map[string][]string{
-		"dev": {"adminPrincipalArns", "viewerPrincipalArns", "domain", "grafanaDomain", "hostedZone"},
+		"dev": {"adminPrincipalArns", "viewerPrincipalArns", "domain", "grafanaDomain", "hostedZone", "publicAccessCidrs"},
 		"prod": {"adminPrincipalArns", "viewerPrincipalArns", "podIdentityPolicyArns", "domain", "grafanaDomain", "hostedZone",
 			"apiAccessSecurityGroupIds", "vpcId", "privateSubnetIds", "publicSubnetIds"},
 	}
@@ -59,6 +59,7 @@ func TestPlaceholdersRefusedOnUp(t *testing.T) {
 	cfg["flask-eks:adminPrincipalArns"] = `["arn:aws:iam::210987654321:role/platform-admin"]`
 	cfg["flask-eks:viewerPrincipalArns"] = `["arn:aws:iam::210987654321:role/github-actions-preview-dev"]`
 	cfg["flask-eks:domain"], cfg["flask-eks:grafanaDomain"], cfg["flask-eks:hostedZone"] = "app.dev.acme.io", "grafana.dev.acme.io", "dev.acme.io"
+	cfg["flask-eks:publicAccessCidrs"] = `["52.94.16.0/24"]`
 	if err := pulumitest.Run(t, pulumitest.New("flask-eks", "dev"), cfg, secretConfigKeys, newProgram(testToday, false)); err != nil {
 		t.Errorf("dev with its own values: %v", err)
 	}

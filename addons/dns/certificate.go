@@ -50,6 +50,10 @@ type Certificate struct {
 	pulumi.ResourceState
 
 	Arn pulumi.StringOutput `pulumi:"arn"`
+
+	// Validation completes once ACM has issued the certificate; it depends on the certificate
+	// and its records, so whatever must outlive all three on destroy depends on it.
+	Validation *acm.CertificateValidation
 }
 
 // NewCertificate declares the certificate, one validation record per host name, and the
@@ -110,6 +114,7 @@ func NewCertificate(ctx *pulumi.Context, name string, args *CertificateArgs, opt
 		return nil, fmt.Errorf("certificate %q: validation: %w", name, err)
 	}
 	c.Arn = validation.CertificateArn
+	c.Validation = validation
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"arn": c.Arn}); err != nil {
 		return nil, fmt.Errorf("certificate %q: registering outputs: %w", name, err)
 	}

@@ -20,11 +20,16 @@ import (
 
 const scriptsDir = "../../.github"
 
+// needTools skips a test whose tools are missing on a workstation, and fails it in CI (CI set),
+// where .ci/setup installs them: a script test must never pass in CI by not running.
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed, and CI must run this test (.ci/setup installs it)", tool)
+			}
+			t.Skipf("%s is not installed (CI would fail here)", tool)
 		}
 	}
 }
