@@ -102,7 +102,7 @@ func deploy(ctx *pulumi.Context, today time.Time, deploying bool) (outputs, erro
 		return nil, err
 	}
 
-	out := awsOutputs(cloud)
+	out := awsOutputs(cfg, cloud)
 	out.add(platform.outputs())
 	out.add(workloadOutputs(cfg, w, cloud.Image.Ref))
 	if scaler != nil {

@@ -4,11 +4,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/example/flask-eks/eks"
+	"github.com/example/flask-eks/internal/netpol"
 )
 
 // outputDoc documents one stack output.
@@ -44,6 +48,7 @@ var outputDocs = []outputDoc{
 	{"albAccessLogsBucket", "eks", "The S3 bucket that receives the ALBs' access logs."},
 	{"repositoryUrl", "eks", "The ECR repository the image is pushed to."},
 	{"imageDigest", "eks", "The digest of the pushed image."},
+	{"smokeChecks", "eks", "What `.github/verify-aws` reads back from AWS after `up`: the region, the cluster, the service range and the `kubernetes` Service address, the tags every AWS resource carries, and the app ALB's TLS policy and allowed networks."},
 }
 
 // outputs are stack outputs by name.
@@ -63,9 +68,51 @@ func (out outputs) export(ctx *pulumi.Context) error {
 	return nil
 }
 
+// smokeChecks are what the program asked AWS for and what .github/verify-aws reads back after
+// `up`: settings that no test here can check against AWS itself (Auto Mode's ALB settings, the
+// tags Auto Mode propagates, the service range EKS took).
+type smokeChecks struct {
+	Region                   string            `json:"region"`
+	ClusterName              string            `json:"clusterName"`
+	ServiceCIDR              string            `json:"serviceCidr"`
+	KubernetesServiceAddress string            `json:"kubernetesServiceAddress"`
+	Tags                     map[string]string `json:"tags"`
+	// AppALB is the app's load balancer: its HTTPS listener's policy ("" without a
+	// certificate) and the networks its security group admits on the listener ports.
+	AppALB struct {
+		SSLPolicy    string   `json:"sslPolicy"`
+		InboundCIDRs []string `json:"inboundCidrs"`
+	} `json:"appAlb"`
+}
+
+// newSmokeChecks derives the smoke checks from the config and the ALB classes the program
+// declares.
+func newSmokeChecks(cfg *Config) smokeChecks {
+	s := smokeChecks{Region: cfg.Region, ClusterName: cfg.namePrefix(), ServiceCIDR: cfg.Cluster.ServiceCidr, Tags: cfg.Tags}
+	s.KubernetesServiceAddress, _ = netpol.ServiceAddress(cfg.Cluster.ServiceCidr)
+	for _, c := range albClasses(cfg, nil) {
+		if c.Name != publicALBClass {
+			continue
+		}
+		s.AppALB.InboundCIDRs = c.InboundCIDRs
+		if len(s.AppALB.InboundCIDRs) == 0 {
+			s.AppALB.InboundCIDRs = []string{"0.0.0.0/0"} // an ALB without inbound-cidrs is open
+		}
+	}
+	if cfg.Ingress.TLS() {
+		s.AppALB.SSLPolicy = eks.TLSPolicy
+	}
+	return s
+}
+
 // awsOutputs are the AWS half's outputs.
-func awsOutputs(a *awsHalf) outputs {
+func awsOutputs(cfg *Config, a *awsHalf) outputs {
+	checks, err := json.Marshal(newSmokeChecks(cfg))
+	if err != nil {
+		panic(err) // plain strings and maps: cannot fail
+	}
 	return outputs{
+		"smokeChecks":         pulumi.String(string(checks)),
 		"vpcId":               a.Network.VpcID,
 		"publicSubnetIds":     a.Network.PublicSubnetIDs,
 		"privateSubnetIds":    a.Network.PrivateSubnetIDs,

@@ -72,7 +72,7 @@ func run(t *testing.T, stubs string, env []string, script string, args ...string
 func TestShellcheck(t *testing.T) {
 	needTools(t, "shellcheck")
 	scripts := []string{"smoke-test", "refresh-debian-pins", "check-secrets-provider", "use-prebuilt-binary",
-		"check-reviewed-pr", "detect-drift", "report-drift", "comment-plan", "ci-image"}
+		"check-reviewed-pr", "detect-drift", "report-drift", "comment-plan", "ci-image", "verify-aws"}
 	for i := range scripts {
 		scripts[i] = filepath.Join(scriptsDir, scripts[i])
 	}
