@@ -194,8 +194,9 @@ func TestNodePools(t *testing.T) {
 		budgets  []DisruptionBudget
 		after    string
 	}{
-		AppPool: {[]string{"spot", "on-demand"}, AppTaint, nil, []DisruptionBudget{{Nodes: "10%"}}, "1m"},
-		PlatformPool: {[]string{"on-demand"}, CriticalAddonsOnlyTaint, []string{"large", "xlarge"}, []DisruptionBudget{
+		"app": {[]string{"spot", "on-demand"}, Taint{Key: "dedicated", Value: "app", Effect: "NoSchedule"}, nil, []DisruptionBudget{{Nodes: "10%"}}, "1m"},
+		// The built-in system pool's taint.
+		"platform": {[]string{"on-demand"}, Taint{Key: "CriticalAddonsOnly", Effect: "NoSchedule"}, []string{"large", "xlarge"}, []DisruptionBudget{
 			{Nodes: "1"}, {Nodes: "0", Schedule: "0 6 * * 0", Duration: "164h", Reasons: []string{"Drifted", "Underutilized"}},
 		}, "5m"},
 	} {
@@ -209,11 +210,12 @@ func TestNodePools(t *testing.T) {
 			t.Errorf("%s: nodeClassRef %+v", name, ref)
 		}
 		for key, w := range map[string][2]any{
-			LabelCapacityType:       {"In", want.capacity},
-			LabelArch:               {"In", []string{"amd64"}},
-			LabelInstanceCategory:   {"In", []string{"c", "m", "r"}},
-			LabelInstanceGeneration: {"Gt", []string{"4"}},
-			LabelInstanceSize:       {"In", want.sizes},
+			// Auto Mode's supported labels (create-node-pool.html#auto-supported-labels).
+			"karpenter.sh/capacity-type":            {"In", want.capacity},
+			"kubernetes.io/arch":                    {"In", []string{"amd64"}},
+			"eks.amazonaws.com/instance-category":   {"In", []string{"c", "m", "r"}},
+			"eks.amazonaws.com/instance-generation": {"Gt", []string{"4"}},
+			"eks.amazonaws.com/instance-size":       {"In", want.sizes},
 		} {
 			op, values := p.requirement(key)
 			if w[1].([]string) == nil && op == "" {
@@ -289,16 +291,18 @@ func TestBuiltInPoolsOff(t *testing.T) {
 			attached = append(attached, a.Inputs["policyArn"].(string))
 		}
 	}
-	if !slices.Equal(slices.Sorted(slices.Values(attached)), slices.Sorted(slices.Values(NodeRolePolicyArns))) {
-		t.Errorf("node role policies %v, want %v", attached, NodeRolePolicyArns)
+	// The managed policies AWS suggests for an Auto Mode node role.
+	if want := []string{"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodeMinimalPolicy"}; !slices.Equal(slices.Sorted(slices.Values(attached)), want) {
+		t.Errorf("node role policies %v, want %v", attached, want)
 	}
 	roleArn := "arn:aws:iam::" + pulumitest.Account + ":role/" + role.ID
 	entry := r.m.Only(t, accessEntryType).Inputs
-	if entry["principalArn"] != roleArn || entry["type"] != NodeAccessEntryType || entry["clusterName"] != "flask-eks-test" {
+	// "you need to use the EC2 access entry type" and associate AmazonEKSAutoNodePolicy.
+	if entry["principalArn"] != roleArn || entry["type"] != "EC2" || entry["clusterName"] != "flask-eks-test" {
 		t.Errorf("access entry %v, want type EC2 for %s", entry, roleArn)
 	}
 	assoc := r.m.Only(t, associationType)
-	if assoc.Inputs["policyArn"] != AutoNodePolicyArn || assoc.Inputs["principalArn"] != roleArn ||
+	if assoc.Inputs["policyArn"] != "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy" || assoc.Inputs["principalArn"] != roleArn ||
 		assoc.Inputs["accessScope"].(map[string]any)["type"] != "cluster" {
 		t.Errorf("access policy association %v", assoc.Inputs)
 	}
@@ -360,8 +364,8 @@ func TestTagsOnEveryLayer(t *testing.T) {
 	// The cluster role is the one EKS reports for the cluster; its extra policy allows the
 	// creating calls with tags, for this cluster only.
 	pol := r.m.Only(t, rolePolicyType)
-	if role := pol.Inputs["role"].(string); !strings.HasPrefix(role, "cluster-eksRole-role-") {
-		t.Errorf("tagging policy on role %q, want pulumi-eks's cluster role", role)
+	if role, want := pol.Inputs["role"], pulumitest.ClusterRoleName("cluster"); role != want {
+		t.Errorf("tagging policy on role %q, want the cluster's role as EKS reports it, %q", role, want)
 	}
 	var doc struct {
 		Statement []struct {
@@ -405,7 +409,7 @@ func TestTagsOnEveryLayer(t *testing.T) {
 func TestNodeVolumeKey(t *testing.T) {
 	r := mustRunCluster(t, nil)
 	key := r.m.Only(t, kmsKeyType)
-	clusterRole := "arn:aws:iam::" + pulumitest.Account + ":role/" + r.m.Only(t, rolePolicyType).Inputs["role"].(string)
+	clusterRole := "arn:aws:iam::" + pulumitest.Account + ":role/" + pulumitest.ClusterRoleName("cluster")
 	var doc struct {
 		Statement []struct {
 			Effect    string
@@ -455,7 +459,8 @@ func TestPlacement(t *testing.T) {
 		return true
 	}
 	for pool, p := range map[string]Placement{AppPool: AppPlacement(), PlatformPool: PlatformPlacement()} {
-		if !maps.Equal(p.NodeSelector, map[string]string{LabelNodePool: pool}) {
+		// Karpenter labels every node with the name of its NodePool.
+		if !maps.Equal(p.NodeSelector, map[string]string{"karpenter.sh/nodepool": pool}) {
 			t.Errorf("%s placement selects %v", pool, p.NodeSelector)
 		}
 		for other := range ps {

@@ -436,6 +436,10 @@ func autoName(name string) string {
 	return name + "-" + hex.EncodeToString(sum[:])[:7]
 }
 
+// ClusterRoleName is the name of the cluster role pulumi-eks creates for its Cluster resource
+// of that name, as the mock's aws:eks/getCluster reports it.
+func ClusterRoleName(resourceName string) string { return autoName(resourceName + "-eksRole-role") }
+
 // eksCluster answers aws:eks/getCluster for a cluster declared with pulumi-eks: its ARN and
 // the ARN of the cluster role pulumi-eks created for it ("<resource>-eksRole-role-<7 hex>").
 func (m *Mocks) eksCluster(name string) (resource.PropertyMap, error) {
@@ -450,7 +454,7 @@ func (m *Mocks) eksCluster(name string) (resource.PropertyMap, error) {
 				"id":      name,
 				"name":    name,
 				"arn":     fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", m.Region, m.Account, name),
-				"roleArn": fmt.Sprintf("arn:aws:iam::%s:role/%s", m.Account, autoName(n.Name+"-eksRole-role")),
+				"roleArn": fmt.Sprintf("arn:aws:iam::%s:role/%s", m.Account, ClusterRoleName(n.Name)),
 				"status":  "ACTIVE",
 			}), nil
 		}
