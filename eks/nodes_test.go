@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/example/flask-eks/internal/pulumitest"
 )
@@ -96,10 +97,20 @@ func pools(t *testing.T, m *pulumitest.Mocks) map[string]karpenterPool {
 	return out
 }
 
+// nodeClass decodes the recorded NodeClass into the documented fields the way the API server
+// decodes strictly: field names match case-sensitively (encoding/json would take "kmsKeyId"
+// for kmsKeyID), and unknown and duplicate fields are errors.
 func nodeClass(t *testing.T, m *pulumitest.Mocks) documentedNodeClass {
 	t.Helper()
+	b, err := json.Marshal(m.Only(t, nodeClassType).Inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var nc documentedNodeClass
-	pulumitest.DecodeStrict(t, m.Only(t, nodeClassType).Inputs, &nc)
+	strict, err := kjson.UnmarshalStrict(b, &nc)
+	if err != nil || len(strict) > 0 {
+		t.Fatalf("the NodeClass does not decode strictly into the documented fields: %v %v\n%s", err, strict, b)
+	}
 	return nc
 }
 
