@@ -137,9 +137,11 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		// teardown in docs/operations.md lists them.
 		ReclaimPolicy: pulumi.String(reclaimPolicy(args.RetainVolumes)),
 	},
-		// A StorageClass's parameters cannot change (the API server forbids the update), so a
-		// new tag replaces the class; it has a fixed name, so the old one must go first.
-		// Volumes already provisioned keep the tags they were created with.
+		// The API server forbids updates to a StorageClass's parameters, provisioner,
+		// reclaimPolicy and volumeBindingMode, so a new tag (or Protect) replaces the class;
+		// it has a fixed name, so the old one goes first. The kubernetes provider replaces on
+		// the first two by itself, not on the last two. Volumes already provisioned keep the
+		// tags they were created with.
 		slices.Concat(k8s, []pulumi.ResourceOption{
 			pulumi.ReplaceOnChanges([]string{"parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"}),
 			pulumi.DeleteBeforeReplace(true),
@@ -159,8 +161,8 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 
 	if args.NetworkPolicies {
 		// Auto Mode enforces NetworkPolicies only once this ConfigMap turns its network policy
-		// controller on; the built-in NodeClass then enforces them with its default
-		// networkPolicy: DefaultAllow, so pods that no policy selects keep all traffic
+		// controller on; each NodeClass then applies them with its networkPolicy default
+		// (DefaultAllow: pods that no policy selects keep all traffic)
 		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-net-pol.html).
 		c.NetworkPolicyConfig, err = corev1.NewConfigMap(ctx, name+"-network-policy", &corev1.ConfigMapArgs{
 			Metadata: &metav1.ObjectMetaArgs{
