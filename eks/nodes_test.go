@@ -564,3 +564,51 @@ func TestNodesAloneNeedOnlyAProvider(t *testing.T) {
 		t.Error("kmsKeyID set without a key")
 	}
 }
+
+// TestPoolsLeaveSomewhereToRun: with the built-in pools off, the app's placement fits only the
+// app pool, the platform's only the platform pool, a DaemonSet with the every-node
+// tolerations fits both, and a pod with neither placement fits none; with them on, such a pod
+// lands on general-purpose.
+func TestPoolsLeaveSomewhereToRun(t *testing.T) {
+	core := func(tols []Toleration) []corev1.Toleration {
+		var out []corev1.Toleration
+		for _, tol := range tols {
+			out = append(out, tol.Core())
+		}
+		return out
+	}
+	fitting := func(shapes []PoolShape, sel map[string]string, tols []corev1.Toleration) []string {
+		var out []string
+		for _, s := range shapes {
+			if s.Fits(sel, tols) == nil {
+				out = append(out, s.Name)
+			}
+		}
+		return out
+	}
+	off := Shapes(testAppPool(), testPlatformPool(), false)
+	for name, c := range map[string]struct {
+		sel  map[string]string
+		tols []corev1.Toleration
+		want []string
+	}{
+		"app":                   {AppPlacement().NodeSelector, core(AppPlacement().Tolerations), []string{"app"}},
+		"platform":              {PlatformPlacement().NodeSelector, core(PlatformPlacement().Tolerations), []string{"platform"}},
+		"daemonset":             {map[string]string{"kubernetes.io/os": "linux"}, core(EveryNodeTolerations()), []string{"app", "platform"}},
+		"unplaced":              {nil, nil, nil},
+		"platform on arm64":     {map[string]string{"karpenter.sh/nodepool": "platform", "kubernetes.io/arch": "arm64"}, core(PlatformPlacement().Tolerations), nil},
+		"custom label":          {map[string]string{"node-role": "infra"}, core(EveryNodeTolerations()), nil},
+		"spot on platform pool": {map[string]string{"karpenter.sh/capacity-type": "spot"}, core(PlatformPlacement().Tolerations), nil},
+	} {
+		if got := fitting(off, c.sel, c.tols); !slices.Equal(got, c.want) {
+			t.Errorf("%s: fits %v, want %v", name, got, c.want)
+		}
+	}
+	on := Shapes(testAppPool(), testPlatformPool(), true)
+	if got := fitting(on, nil, nil); !slices.Equal(got, []string{"general-purpose"}) {
+		t.Errorf("an unplaced pod with the built-in pools on fits %v, want general-purpose", got)
+	}
+	if got := fitting(on, nil, []corev1.Toleration{{Key: "CriticalAddonsOnly", Operator: "Exists"}}); !slices.Equal(got, []string{"platform", "system", "general-purpose"}) {
+		t.Errorf("a pod tolerating CriticalAddonsOnly fits %v", got)
+	}
+}
