@@ -58,6 +58,14 @@ type ALBClass struct {
 type ClassesArgs struct {
 	// Provider is the explicit Kubernetes provider of the target cluster.
 	Provider *kubernetes.Provider
+	// StorageProvider, when set, is a provider of the same cluster with client-side apply
+	// (enableServerSideApply false), for the StorageClass alone. A change of the StorageClass's
+	// parameters (a new tag) replaces it, and with server-side apply the kubernetes provider
+	// previews that replacement as a dry-run apply onto the existing object, which the API
+	// server refuses ("updates to parameters are forbidden"; pulumi-kubernetes#3767): every
+	// preview of a tag change would fail. With client-side apply the provider does not
+	// dry-run creates in a preview. Nil sends the StorageClass through Provider.
+	StorageProvider *kubernetes.Provider
 	// StorageClassName names the default gp3 StorageClass, e.g. "gp3".
 	StorageClassName string
 	// ALBs are the IngressClasses to create; their names must differ.
@@ -116,6 +124,10 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		return nil, fmt.Errorf("registering eks classes %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(args.Provider)}
+	storage := k8s
+	if args.StorageProvider != nil {
+		storage = []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(args.StorageProvider)}
+	}
 
 	sc, err := storagev1.NewStorageClass(ctx, name+"-"+args.StorageClassName, &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -142,7 +154,7 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		// it has a fixed name, so the old one goes first. The kubernetes provider replaces on
 		// the first two by itself, not on the last two. Volumes already provisioned keep the
 		// tags they were created with.
-		slices.Concat(k8s, []pulumi.ResourceOption{
+		slices.Concat(storage, []pulumi.ResourceOption{
 			pulumi.ReplaceOnChanges([]string{"parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"}),
 			pulumi.DeleteBeforeReplace(true),
 		})...)

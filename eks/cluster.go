@@ -242,6 +242,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, fmt.Errorf("eks cluster %q: creating Kubernetes provider: %w", name, err)
 	}
 
+	// The StorageClass's own provider: see ClassesArgs.StorageProvider.
+	storageProvider, err := kubernetes.NewProvider(ctx, name+"-storage", &kubernetes.ProviderArgs{
+		Kubeconfig:            kubeconfig,
+		EnableServerSideApply: pulumi.BoolPtr(false),
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: creating the StorageClass's Kubernetes provider: %w", name, err)
+	}
+
 	logs, err := newAccessLogsBucket(ctx, name+"-alb-logs", c, accessLogsArgs{
 		Region: args.Region, RetentionDays: args.AccessLogDays, ForceDestroy: !args.Protect,
 	})
@@ -255,6 +264,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	classes, err := NewClasses(ctx, name, &ClassesArgs{
 		Provider:         provider,
+		StorageProvider:  storageProvider,
 		StorageClassName: args.StorageClassName,
 		ALBs:             albs,
 		RetainVolumes:    args.Protect,

@@ -16,24 +16,21 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/kubetest"
+	"github.com/example/flask-eks/internal/modules"
 )
 
-// KarpenterModule is the Karpenter release whose karpenter.sh/v1 NodePool schema the tests
-// hold the NodePools to: Auto Mode shares nodepools.karpenter.sh with Karpenter and documents
-// "Karpenter v1.1 or later" (https://docs.aws.amazon.com/eks/latest/userguide/auto-migrate-karpenter.html);
-// v1.1.5 is the newest v1.1 patch the module proxy serves. Its CRDs are in pkg/apis/crds.
+// The CRDs the node control is checked against: Karpenter's NodePool (modules.KarpenterModule,
+// pkg/apis/crds) and the NodeClass stand-in (see testdata/crds/README.md).
 const (
-	KarpenterModule  = "sigs.k8s.io/karpenter@v1.1.5"
 	karpenterCRDDir  = "pkg/apis/crds"
 	nodePoolsCRDFile = "karpenter.sh_nodepools.yaml"
-	// nodeClassCRDFile is the NodeClass stand-in (see testdata/crds/README.md).
 	nodeClassCRDFile = "eks.amazonaws.com_nodeclasses.yaml"
 )
 
 // karpenterNodePoolCRD is the path of Karpenter's NodePool CRD in the module cache.
 func karpenterNodePoolCRD(t testing.TB) string {
 	t.Helper()
-	return filepath.Join(kubetest.ModuleDir(t, KarpenterModule), karpenterCRDDir, nodePoolsCRDFile)
+	return filepath.Join(modules.ModuleDir(t, modules.KarpenterModule), karpenterCRDDir, nodePoolsCRDFile)
 }
 
 // nodeClassCRD is the path of the NodeClass stand-in.

@@ -317,13 +317,26 @@ func TestClasses(t *testing.T) {
 
 	// Every Kubernetes object goes through the cluster's provider, under the Classes or the
 	// Nodes component, which themselves belong to the Cluster component.
+	// The StorageClass alone goes through a client-side-apply provider of the same cluster,
+	// which can preview its replacement.
 	provider := r.m.URN("flask-eks:eks:Cluster", "pulumi:providers:kubernetes", "cluster")
+	storage := r.m.One(t, "pulumi:providers:kubernetes", "cluster-storage")
 	classes := r.m.URN("flask-eks:eks:Cluster", "flask-eks:eks:Classes", "cluster")
 	nodes := r.m.URN("flask-eks:eks:Cluster", "flask-eks:eks:Nodes", "cluster")
 	for _, n := range r.m.Graph() {
-		if strings.HasPrefix(n.Type, "kubernetes:") && (n.Provider != provider || (n.Parent != classes && n.Parent != nodes)) {
+		want := provider
+		if n.Type == "kubernetes:storage.k8s.io/v1:StorageClass" {
+			want = storage.URN
+		}
+		if strings.HasPrefix(n.Type, "kubernetes:") && (n.Provider != want || (n.Parent != classes && n.Parent != nodes)) {
 			t.Errorf("%s %s: provider %q parent %q", n.Type, n.Name, n.Provider, n.Parent)
 		}
+	}
+	if ssa, ok := storage.Inputs["enableServerSideApply"]; !ok || ssa != "false" && ssa != false {
+		t.Errorf("the StorageClass's provider has enableServerSideApply %v, want false", ssa)
+	}
+	if storage.Raw["kubeconfig"].ContainsSecrets() == false {
+		t.Error("the StorageClass's provider kubeconfig is not secret")
 	}
 }
 

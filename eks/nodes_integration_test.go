@@ -51,9 +51,16 @@ func nodesProgram(kubeconfig string) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
+		storage, err := kubernetes.NewProvider(ctx, "apiserver-storage", &kubernetes.ProviderArgs{
+			Kubeconfig:            pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
+			EnableServerSideApply: pulumi.BoolPtr(false),
+		})
+		if err != nil {
+			return err
+		}
 		tags := map[string]string{"CostCenter": "platform-dev", "Owner": config.Require(ctx, "owner")}
 		if _, err := NewClasses(ctx, "cluster", &ClassesArgs{
-			Provider: provider, StorageClassName: "gp3", Tags: tags,
+			Provider: provider, StorageProvider: storage, StorageClassName: "gp3", Tags: tags,
 			ALBs: []ALBClass{{Name: "alb", Scheme: "internet-facing", GroupName: "flask-eks-it", Default: true}},
 		}); err != nil {
 			return err
