@@ -513,15 +513,30 @@ func (c NodePoolConfig) Validate() error {
 		return fmt.Errorf("consolidateAfter %s: accepted whole seconds", c.ConsolidateAfter)
 	case c.ExpireAfter < time.Hour || c.ExpireAfter > MaxNodeLifetime || c.ExpireAfter%time.Minute != 0:
 		return fmt.Errorf("expireAfter %s: accepted whole minutes from 1h to %s (Auto Mode's maximum node lifetime, 21 days)", c.ExpireAfter, MaxNodeLifetime)
-	case !budgetNodes.MatchString(c.Budget):
-		return fmt.Errorf("disruption budget %q: accepted a node count or a percentage such as 10%%", c.Budget)
+	}
+	if err := ValidateBudget(c.Budget); err != nil {
+		return err
 	}
 	if c.Window != nil {
-		if _, _, err := c.Window.complement(); err != nil {
+		if err := c.Window.Validate(); err != nil {
 			return fmt.Errorf("maintenance window: %w", err)
 		}
 	}
 	return nil
+}
+
+// ValidateBudget checks a disruption budget's nodes value against karpenter.sh/v1's pattern.
+func ValidateBudget(nodes string) error {
+	if !budgetNodes.MatchString(nodes) {
+		return fmt.Errorf("disruption budget %q: accepted a node count or a percentage such as 10%%", nodes)
+	}
+	return nil
+}
+
+// Validate checks that the window has a start this package can turn into a budget schedule.
+func (w MaintenanceWindow) Validate() error {
+	_, _, err := w.complement()
+	return err
 }
 
 // budgetNodes is the pattern of karpenter.sh/v1's budget nodes field.
