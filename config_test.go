@@ -169,6 +169,8 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:logs", "clusterMode existing", "S3"}},
 		{"log retention of zero days", map[string]string{"flask-eks:logRetentionDays": "0"}, nil,
 			[]string{"flask-eks:logRetentionDays", "0", "from 1 to 3650"}},
+		{"built-in pools off before the add-ons have a pool", map[string]string{"flask-eks:builtInNodePools": "false"}, nil,
+			[]string{"flask-eks:builtInNodePools", "leaves the platform add-ons without a pool", "accepted: true"}},
 		{"Spot in prod without the opt-in", map[string]string{"flask-eks:environment": "prod", "flask-eks:endpointPublicAccess": "false",
 			"flask-eks:appCapacityTypes": `["spot","on-demand"]`}, nil,
 			[]string{"flask-eks:appCapacityTypes", "includes spot in prod", "allowSpotInProd: true"}},

@@ -78,6 +78,12 @@ func readNodes(r *reader, c *Config) NodesConfig {
 	}
 	disruption(&n.Platform)
 
+	// Every pod needs a pool. The app tolerates the app pool's taint; the platform add-ons do
+	// not yet carry the platform pool's placement, so without the built-in general-purpose pool
+	// they would have none and stay pending.
+	if !n.BuiltInPools {
+		r.fail("builtInNodePools", "false leaves the platform add-ons without a pool (they are not yet placed on the platform pool); accepted: true")
+	}
 	for _, ct := range n.App.CapacityTypes {
 		if ct != eks.CapacitySpot && ct != eks.CapacityOnDemand {
 			r.fail("appCapacityTypes", "%q is not a capacity type; accepted: spot, on-demand", ct)
