@@ -22,11 +22,13 @@ func TestAppRunsOnItsPool(t *testing.T) {
 		}
 		values := rec.One(t, "kubernetes:helm.sh/v3:Release", "app").Inputs["values"].(map[string]any)
 		sel := map[string]string{}
-		for k, v := range values["nodeSelector"].(map[string]any) {
+		selector, _ := values["nodeSelector"].(map[string]any)
+		for k, v := range selector {
 			sel[k] = v.(string)
 		}
 		var tols []corev1.Toleration
-		for _, v := range values["tolerations"].([]any) {
+		tolerations, _ := values["tolerations"].([]any)
+		for _, v := range tolerations {
 			m := v.(map[string]any)
 			str := func(k string) string { s, _ := m[k].(string); return s }
 			tols = append(tols, corev1.Toleration{Key: str("key"), Operator: corev1.TolerationOperator(str("operator")),
