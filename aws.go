@@ -106,6 +106,11 @@ func deployAWS(ctx *pulumi.Context, cfg *Config) (*awsHalf, error) {
 		StorageClassName:          storageClassName,
 		ALBs:                      albClasses(cfg, certificateArn),
 		AccessLogDays:             cfg.Ingress.AccessLogDays,
+		Tags:                      cfg.Tags,
+		BuiltInNodePools:          cfg.Nodes.BuiltInPools,
+		NodeClass:                 cfg.Nodes.NodeClass,
+		AppPool:                   cfg.Nodes.App,
+		PlatformPool:              cfg.Nodes.Platform,
 		Protect:                   prod,
 	}, withAWS); err != nil {
 		return nil, err

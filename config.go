@@ -34,6 +34,7 @@ type Config struct {
 	App        AppConfig
 	Ingress    IngressConfig
 	Monitoring MonitoringConfig
+	Nodes      NodesConfig
 
 	// Warnings are accepted but questionable settings; the program logs them.
 	Warnings []string

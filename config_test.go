@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/vpc"
 )
@@ -166,6 +169,31 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:logs", "clusterMode existing", "S3"}},
 		{"log retention of zero days", map[string]string{"flask-eks:logRetentionDays": "0"}, nil,
 			[]string{"flask-eks:logRetentionDays", "0", "from 1 to 3650"}},
+		{"built-in pools off before the add-ons have a pool", map[string]string{"flask-eks:builtInNodePools": "false"}, nil,
+			[]string{"flask-eks:builtInNodePools", "leaves the platform add-ons without a pool", "accepted: true"}},
+		{"Spot in prod without the opt-in", map[string]string{"flask-eks:environment": "prod", "flask-eks:endpointPublicAccess": "false",
+			"flask-eks:appCapacityTypes": `["spot","on-demand"]`}, nil,
+			[]string{"flask-eks:appCapacityTypes", "includes spot in prod", "allowSpotInProd: true"}},
+		{"unknown capacity type", map[string]string{"flask-eks:appCapacityTypes": `["reserved"]`}, nil,
+			[]string{"flask-eks:appCapacityTypes", `"reserved"`, "accepted: spot, on-demand"}},
+		{"arm64 with an amd64 image", map[string]string{"flask-eks:appArchitectures": `["amd64","arm64"]`}, nil,
+			[]string{"flask-eks:appArchitectures", "includes arm64", "linux/amd64 only"}},
+		{"app CPU limit below the replicas' requests", map[string]string{"flask-eks:appMaxReplicas": "30", "flask-eks:appNodesCpuLimit": "2"}, nil,
+			[]string{"flask-eks:appNodesCpuLimit", "2 leaves no room for appMaxReplicas (30) pods of 100m CPU", "accepted: 3 or more"}},
+		{"app memory limit below the replicas' requests", map[string]string{"flask-eks:appMaxReplicas": "10", "flask-eks:appNodesMemoryLimit": "2Gi"}, nil,
+			[]string{"flask-eks:appNodesMemoryLimit", "2Gi leaves no room for appMaxReplicas (10) pods of 256Mi", "2560Mi or more"}},
+		{"node lifetime over Auto Mode's 21 days", map[string]string{"flask-eks:nodeExpireAfter": "720h"}, nil,
+			[]string{"flask-eks:nodeExpireAfter", `"720h"`, "1h0m0s to 504h0m0s"}},
+		{"maintenance window on weekdays 1-5", map[string]string{"flask-eks:nodeMaintenanceWindow": "0 2 * * 1-5"}, nil,
+			[]string{"flask-eks:nodeMaintenanceWindow", `"0 2 * * 1-5"`, `"M H * * D"`}},
+		{"disruption budget not a count", map[string]string{"flask-eks:nodeDisruptionBudget": "some"}, nil,
+			[]string{"flask-eks:nodeDisruptionBudget", `"some"`, "a node count or a percentage"}},
+		{"tag Auto Mode reserves", map[string]string{"flask-eks:tags": `{"karpenter.sh/nodepool":"x"}`}, nil,
+			[]string{"flask-eks:tags", `"karpenter.sh/nodepool"`, "reserved by Auto Mode"}},
+		{"root volume IOPS out of range", map[string]string{"flask-eks:nodeVolumeIops": "20000"}, nil,
+			[]string{"flask-eks:nodeVolumeIops", "20000", "from 3000 to 16000"}},
+		{"unknown network policy default", map[string]string{"flask-eks:networkPolicyDefault": "Deny"}, nil,
+			[]string{"flask-eks:networkPolicyDefault", `"Deny"`, "DefaultAllow, DefaultDeny"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -416,5 +444,25 @@ func TestDefaultKubernetesVersionInStandardSupport(t *testing.T) {
 	def := schema["flask-eks:kubernetesVersion"].Default
 	if !slices.Contains(strings.Split(supportedMinors(testToday()), ", "), fmt.Sprint(def)) {
 		t.Errorf("the default kubernetesVersion %v is not in EKS standard support today (in support: %s)", def, supportedMinors(testToday()))
+	}
+}
+
+// TestAppCPURequestIsTheChartDefault: the CPU request the node limits are checked against is
+// the one the app's chart sets (the program leaves it at the chart's default).
+func TestAppCPURequestIsTheChartDefault(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("app", "chart", "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Resources struct {
+			Requests struct{ CPU string }
+		}
+	}
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Resources.Requests.CPU != appCPURequest {
+		t.Errorf("the chart requests %q CPU, the node limits are checked against %q", v.Resources.Requests.CPU, appCPURequest)
 	}
 }

@@ -78,6 +78,9 @@ func readConfig(project, stack string, src configSource, today time.Time) (*Conf
 	c.App = readApp(r, c)
 	c.Ingress = readIngress(r, c)
 	c.Monitoring = readMonitoring(r)
+	if c.ClusterMode == modeEKS {
+		c.Nodes = readNodes(r, c)
+	}
 	readAddons(r, c)
 
 	if c.ClusterMode == modeExisting {

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/app"
+	"github.com/example/flask-eks/eks"
 	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/monitoring"
 )
@@ -50,6 +51,8 @@ type kubeTarget struct {
 	SecretSource app.SecretSource
 	// PrometheusClients are the namespaces whose pods may query Prometheus (KEDA's).
 	PrometheusClients []string
+	// AppPlacement puts the app's pods on the cluster's app NodePool; zero in existing mode.
+	AppPlacement eks.Placement
 	// ChartPath overrides the app chart's directory (default ./app/chart, relative to the
 	// project): the integration test deploys an edited copy.
 	ChartPath string
@@ -70,16 +73,18 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 	t := kubeTarget{
 		Provider:         cloud.Cluster.Provider,
 		StorageClassName: storageClassName,
-		Classes:          cloud.Cluster.Classes.Resources(),
-		LoadBalancers:    loadBalancerNeeds(cloud, platform),
-		ClusterName:      cloud.Cluster.ClusterName,
-		Image:            app.ImageRef{Repository: cloud.Image.RepositoryURL, Digest: cloud.Image.Digest},
-		AppVersion:       cloud.Image.Tag,
-		IngressClass:     publicALBClass,
-		ALBSourceCIDRs:   cloud.Network.PublicSubnetCIDRs,
-		NodeCIDRs:        vpcCIDRs,
-		APIServer:        cfg.apiServer(),
-		GrafanaClass:     grafanaClass(cfg),
+		// Workloads wait for the NodePools too, and go before them on destroy.
+		Classes:        append(cloud.Cluster.Classes.Resources(), cloud.Cluster.Nodes.Resources()...),
+		AppPlacement:   eks.AppPlacement(),
+		LoadBalancers:  loadBalancerNeeds(cloud, platform),
+		ClusterName:    cloud.Cluster.ClusterName,
+		Image:          app.ImageRef{Repository: cloud.Image.RepositoryURL, Digest: cloud.Image.Digest},
+		AppVersion:     cloud.Image.Tag,
+		IngressClass:   publicALBClass,
+		ALBSourceCIDRs: cloud.Network.PublicSubnetCIDRs,
+		NodeCIDRs:      vpcCIDRs,
+		APIServer:      cfg.apiServer(),
+		GrafanaClass:   grafanaClass(cfg),
 		// An internal ALB sits in the private subnets; Grafana's is internal unless public.
 		GrafanaSourceCIDRs: cloud.Network.PublicSubnetCIDRs,
 		SecretSource:       platform.secretSource(),
@@ -244,6 +249,8 @@ func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.Monitori
 // chartSettings maps the stack config onto the app chart's settings.
 func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 	s := app.ChartSettings{
+		NodeSelector:    t.AppPlacement.NodeSelector,
+		Tolerations:     tolerationValues(t.AppPlacement.Tolerations),
 		Environment:     cfg.Environment,
 		ReleaseName:     releaseName,
 		Replicas:        cfg.App.Replicas,
@@ -310,4 +317,17 @@ func appSecrets(ctx *pulumi.Context, cfg *Config) (secretKey, dbPassword pulumi.
 	}
 	dbPassword, err = get("app-db-password", cfg.App.DBPassword)
 	return
+}
+
+// tolerationValues are tolerations as chart values.
+func tolerationValues(tols []eks.Toleration) []map[string]string {
+	var out []map[string]string
+	for _, t := range tols {
+		v := map[string]string{"key": t.Key, "operator": t.Operator, "effect": t.Effect}
+		if t.Value != "" {
+			v["value"] = t.Value
+		}
+		out = append(out, v)
+	}
+	return out
 }

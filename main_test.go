@@ -342,16 +342,33 @@ func TestKubernetesResourcesUseExplicitProvider(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// One provider for everything, and one more of the same cluster (the same kubeconfig)
+		// with client-side apply for the StorageClass alone (eks.ClassesArgs.StorageProvider).
+		// (In existing mode the program creates no classes, and one provider.)
 		providers := rec.ByType("pulumi:providers:kubernetes")
-		if len(providers) != 1 {
-			t.Fatalf("%s: %d Kubernetes providers, want 1", stack, len(providers))
+		main, storage := providers[0], providers[0]
+		switch {
+		case len(providers) == 2:
+			main, storage = providers[0], providers[1]
+			if storage.Name != "cluster-storage" {
+				main, storage = storage, main
+			}
+			if !main.Raw["kubeconfig"].DeepEquals(storage.Raw["kubeconfig"]) {
+				t.Errorf("%s: the StorageClass's provider talks to another cluster", stack)
+			}
+		case len(providers) != 1 || len(rec.ByType("kubernetes:storage.k8s.io/v1:StorageClass")) != 0:
+			t.Fatalf("%s: %d Kubernetes providers, want 2 (or 1 without a StorageClass)", stack, len(providers))
 		}
 		n := 0
 		for _, r := range rec.Graph() {
 			if strings.HasPrefix(r.Type, "kubernetes:") {
 				n++
-				if got := providerOf(r); got != providers[0].URN {
-					t.Errorf("%s: %s %s uses provider %q", stack, r.Type, r.Name, got)
+				want := main.URN
+				if r.Type == "kubernetes:storage.k8s.io/v1:StorageClass" {
+					want = storage.URN
+				}
+				if got := providerOf(r); got != want {
+					t.Errorf("%s: %s %s uses provider %q, want %q", stack, r.Type, r.Name, got, want)
 				}
 			}
 		}

@@ -43,6 +43,10 @@ type ChartSettings struct {
 	// ReloadOnChange asks Stakater Reloader to roll the pods when the Secret changes in place
 	// (External Secrets keeps it in sync with AWS Secrets Manager).
 	ReloadOnChange bool
+	// NodeSelector and Tolerations put the pods on the cluster's app NodePool (values
+	// nodeSelector and tolerations); empty leaves them to the scheduler.
+	NodeSelector map[string]string
+	Tolerations  []map[string]string
 }
 
 // ChartIngress is the app's Ingress.
@@ -152,6 +156,24 @@ func ChartValues(s ChartSettings) map[string]any {
 		// The component deploys the PodMonitor itself, once monitoring's CRDs exist.
 		"podMonitor":  map[string]any{"enabled": false},
 		"chartDigest": "",
+	}
+	if len(s.NodeSelector) > 0 {
+		sel := map[string]any{}
+		for k, v := range s.NodeSelector {
+			sel[k] = v
+		}
+		values["nodeSelector"] = sel
+	}
+	if len(s.Tolerations) > 0 {
+		tols := []any{}
+		for _, t := range s.Tolerations {
+			tol := map[string]any{}
+			for k, v := range t {
+				tol[k] = v
+			}
+			tols = append(tols, tol)
+		}
+		values["tolerations"] = tols
 	}
 	putString(values, "fullnameOverride", s.ReleaseName)
 	putString(values, "environment", s.Environment)

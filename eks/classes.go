@@ -2,6 +2,8 @@ package eks
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -56,6 +58,14 @@ type ALBClass struct {
 type ClassesArgs struct {
 	// Provider is the explicit Kubernetes provider of the target cluster.
 	Provider *kubernetes.Provider
+	// StorageProvider, when set, is a provider of the same cluster with client-side apply
+	// (enableServerSideApply false), for the StorageClass alone. A change of the StorageClass's
+	// parameters (a new tag) replaces it, and with server-side apply the kubernetes provider
+	// previews that replacement as a dry-run apply onto the existing object, which the API
+	// server refuses ("updates to parameters are forbidden"; pulumi-kubernetes#3767): every
+	// preview of a tag change would fail. With client-side apply the provider does not
+	// dry-run creates in a preview. Nil sends the StorageClass through Provider.
+	StorageProvider *kubernetes.Provider
 	// StorageClassName names the default gp3 StorageClass, e.g. "gp3".
 	StorageClassName string
 	// ALBs are the IngressClasses to create; their names must differ.
@@ -66,6 +76,9 @@ type ClassesArgs struct {
 	// NetworkPolicies turns on the enforcement of Kubernetes NetworkPolicies on Auto Mode
 	// nodes (off in clusters that enforce them otherwise, such as a test API server).
 	NetworkPolicies bool
+	// Tags go on every EBS volume the StorageClass provisions and on every load balancer,
+	// target group, listener and security group the ALB classes create.
+	Tags map[string]string
 }
 
 // Classes are the cluster-scoped objects an EKS Auto Mode cluster needs before workloads can
@@ -111,6 +124,10 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		return nil, fmt.Errorf("registering eks classes %q: %w", name, err)
 	}
 	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(args.Provider)}
+	storage := k8s
+	if args.StorageProvider != nil {
+		storage = []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(args.StorageProvider)}
+	}
 
 	sc, err := storagev1.NewStorageClass(ctx, name+"-"+args.StorageClassName, &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -121,10 +138,7 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 			},
 		},
 		Provisioner: pulumi.String(EBSProvisioner),
-		Parameters: pulumi.StringMap{
-			"type":      pulumi.String("gp3"),
-			"encrypted": pulumi.String("true"),
-		},
+		Parameters:  storageParameters(args.Tags),
 		// Bind where the pod lands: EBS volumes are zonal, and binding early could pin a pod
 		// to a zone with no capacity.
 		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"),
@@ -134,14 +148,23 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 		// keeps the disks when the claims themselves go (a deleted namespace, a destroy); the
 		// teardown in docs/operations.md lists them.
 		ReclaimPolicy: pulumi.String(reclaimPolicy(args.RetainVolumes)),
-	}, k8s...)
+	},
+		// The API server forbids updates to a StorageClass's parameters, provisioner,
+		// reclaimPolicy and volumeBindingMode, so a new tag (or Protect) replaces the class;
+		// it has a fixed name, so the old one goes first. The kubernetes provider replaces on
+		// the first two by itself, not on the last two. Volumes already provisioned keep the
+		// tags they were created with.
+		slices.Concat(storage, []pulumi.ResourceOption{
+			pulumi.ReplaceOnChanges([]string{"parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"}),
+			pulumi.DeleteBeforeReplace(true),
+		})...)
 	if err != nil {
 		return nil, fmt.Errorf("eks classes %q: creating StorageClass: %w", name, err)
 	}
 	c.StorageClass = sc
 
 	for _, alb := range args.ALBs {
-		ic, err := newALBClass(ctx, name, alb, k8s)
+		ic, err := newALBClass(ctx, name, alb, args.Tags, k8s)
 		if err != nil {
 			return nil, fmt.Errorf("eks classes %q: %w", name, err)
 		}
@@ -150,8 +173,8 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 
 	if args.NetworkPolicies {
 		// Auto Mode enforces NetworkPolicies only once this ConfigMap turns its network policy
-		// controller on; the built-in NodeClass then enforces them with its default
-		// networkPolicy: DefaultAllow, so pods that no policy selects keep all traffic
+		// controller on; each NodeClass then applies them with its networkPolicy default
+		// (DefaultAllow: pods that no policy selects keep all traffic)
 		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-net-pol.html).
 		c.NetworkPolicyConfig, err = corev1.NewConfigMap(ctx, name+"-network-policy", &corev1.ConfigMapArgs{
 			Metadata: &metav1.ObjectMetaArgs{
@@ -175,8 +198,18 @@ func NewClasses(ctx *pulumi.Context, name string, args *ClassesArgs, opts ...pul
 }
 
 // newALBClass declares one IngressClassParams and its IngressClass.
-func newALBClass(ctx *pulumi.Context, name string, alb ALBClass, k8s []pulumi.ResourceOption) (*networkingv1.IngressClass, error) {
+func newALBClass(ctx *pulumi.Context, name string, alb ALBClass, tags map[string]string, k8s []pulumi.ResourceOption) (*networkingv1.IngressClass, error) {
 	spec := pulumi.Map{"scheme": pulumi.String(alb.Scheme)}
+	if len(tags) > 0 {
+		// "tags: Custom tags for AWS resources"
+		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-configure-alb.html), as
+		// {key, value} pairs, in key order so that the list does not churn.
+		list := pulumi.Array{}
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			list = append(list, pulumi.Map{"key": pulumi.String(k), "value": pulumi.String(tags[k])})
+		}
+		spec["tags"] = list
+	}
 	if alb.GroupName != "" {
 		spec["group"] = pulumi.Map{"name": pulumi.String(alb.GroupName)}
 	}
@@ -234,6 +267,25 @@ func newALBClass(ctx *pulumi.Context, name string, alb ALBClass, k8s []pulumi.Re
 	return ic, nil
 }
 
+// storageParameters are the StorageClass's parameters: encrypted gp3 volumes with the given
+// tags, one tagSpecification_N parameter per tag ("If a key has the prefix tagSpecification,
+// the CSI driver will treat the value as a key-value pair to be applied to the dynamically
+// provisioned volume as tags",
+// https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/tagging.md, which
+// Auto Mode's block storage honours: "You can use StorageClass Tagging to add custom tags",
+// https://docs.aws.amazon.com/eks/latest/userguide/create-storage-class.html). Numbered in key
+// order, so the same tags give the same parameters.
+func storageParameters(tags map[string]string) pulumi.StringMap {
+	params := pulumi.StringMap{
+		"type":      pulumi.String("gp3"),
+		"encrypted": pulumi.String("true"),
+	}
+	for i, k := range slices.Sorted(maps.Keys(tags)) {
+		params[fmt.Sprintf("tagSpecification_%d", i+1)] = pulumi.String(k + "=" + tags[k])
+	}
+	return params
+}
+
 func reclaimPolicy(retain bool) string {
 	if retain {
 		return "Retain"
@@ -251,6 +303,9 @@ func (a *ClassesArgs) validate() error {
 		return fmt.Errorf("an explicit Kubernetes provider is required")
 	case a.StorageClassName == "":
 		return fmt.Errorf("a StorageClass name is required")
+	}
+	if err := ValidateTags(a.Tags); err != nil {
+		return err
 	}
 	return validateALBs(a.ALBs)
 }

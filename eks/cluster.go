@@ -99,6 +99,23 @@ type ClusterArgs struct {
 	ALBs             []ALBClass
 	// AccessLogDays is how long the ALBs' access logs are kept in their bucket.
 	AccessLogDays int
+	// Tags are the stack's tags. The AWS provider's default tags reach only what Pulumi
+	// creates; Auto Mode creates instances, volumes, network interfaces and load balancers
+	// itself, and tags them with what the NodeClass, the StorageClass and the
+	// IngressClassParams ask for, which is these.
+	Tags map[string]string
+	// BuiltInNodePools turns on Auto Mode's general-purpose and system pools beside the
+	// program's own. They run on the built-in default NodeClass, which carries none of the
+	// stack's tags. Off, pulumi-eks creates no node role either ("Create an EKS cluster with
+	// both nodePools and nodeRoleArn values empty",
+	// https://docs.aws.amazon.com/eks/latest/userguide/create-node-pool.html), and the
+	// program creates the NodeClass's role and its EC2 access entry itself. EKS does not let
+	// the node role of the compute config change once set, so choose when creating the
+	// cluster: switching later replaces the node role and every node.
+	BuiltInNodePools bool
+	// NodeClass, AppPool and PlatformPool configure the program's NodeClass and NodePools.
+	NodeClass             NodeClassConfig
+	AppPool, PlatformPool NodePoolConfig
 	// Protect is for production: the cluster cannot be deleted by a plain `pulumi destroy`
 	// (protect), volumes keep their EBS disks when their claims go, and the access log bucket
 	// must be emptied by hand before it can be deleted.
@@ -123,6 +140,8 @@ type Cluster struct {
 	Provider *kubernetes.Provider
 	// Classes holds the StorageClass and IngressClasses, for dependencies.
 	Classes *Classes
+	// Nodes holds the NodeClass and the NodePools, for dependencies and placement.
+	Nodes *Nodes
 }
 
 // NewCluster declares the pulumi-eks Cluster, the Kubernetes provider, and Classes.
@@ -168,6 +187,14 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	authMode := pulumieks.AuthenticationModeApi
 	noPublicIP, corednsAddon := false, false
+	var builtInPools []string
+	if args.BuiltInNodePools {
+		builtInPools = []string{"general-purpose", "system"}
+	}
+	// pulumi-eks creates the built-in pools' node role only when asked: EKS refuses a node
+	// role without pools ("When Compute Config nodeRoleArn is not null or empty, nodePool
+	// value(s) must be provided", aws-cdk#33894) and pools without one.
+	createNodeRole := args.BuiltInNodePools
 	cluster, err := pulumieks.NewCluster(ctx, name, &pulumieks.ClusterArgs{
 		Name:    pulumi.String(args.Name),
 		Version: pulumi.String(args.Version),
@@ -176,10 +203,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		AuthenticationMode:              &authMode,
 		AccessEntries:                   access,
 		AutoMode: &pulumieks.AutoModeOptionsArgs{
-			Enabled: true,
+			Enabled:        true,
+			CreateNodeRole: &createNodeRole,
 			ComputeConfig: &pulumieks.ClusterComputeConfigArgs{
-				// system runs Auto Mode's own add-ons; general-purpose runs ours (amd64).
-				NodePools: pulumi.ToStringArray([]string{"general-purpose", "system"}),
+				NodePools: pulumi.ToStringArray(builtInPools),
 			},
 		},
 		VpcId:                        args.VpcID,
@@ -215,6 +242,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, fmt.Errorf("eks cluster %q: creating Kubernetes provider: %w", name, err)
 	}
 
+	// The StorageClass's own provider: see ClassesArgs.StorageProvider.
+	storageProvider, err := kubernetes.NewProvider(ctx, name+"-storage", &kubernetes.ProviderArgs{
+		Kubeconfig:            kubeconfig,
+		EnableServerSideApply: pulumi.BoolPtr(false),
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: creating the StorageClass's Kubernetes provider: %w", name, err)
+	}
+
 	logs, err := newAccessLogsBucket(ctx, name+"-alb-logs", c, accessLogsArgs{
 		Region: args.Region, RetentionDays: args.AccessLogDays, ForceDestroy: !args.Protect,
 	})
@@ -228,20 +264,57 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	classes, err := NewClasses(ctx, name, &ClassesArgs{
 		Provider:         provider,
+		StorageProvider:  storageProvider,
 		StorageClassName: args.StorageClassName,
 		ALBs:             albs,
 		RetainVolumes:    args.Protect,
 		NetworkPolicies:  true,
+		Tags:             args.Tags,
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
 	}
 
-	c.Provider, c.Classes = provider, classes
-	c.AccessLogsBucket = logs.Bucket
 	// The name is ours, so it is known in preview; tying it to the cluster's URN makes every
 	// consumer depend on the cluster as if it had read the name from it.
 	c.ClusterName = cluster.URN().ApplyT(func(pulumi.URN) string { return args.Name }).(pulumi.StringOutput)
+
+	nodeIAM, err := newNodeAWS(ctx, name, c, nodeAWSArgs{
+		ClusterName:  c.ClusterName,
+		Cluster:      cluster,
+		ClusterReady: cluster.ClusterSecurityGroupId,
+		OwnNodeRole:  !args.BuiltInNodePools,
+		KeyAlias:     "alias/" + args.Name + "-node-volumes",
+		Protect:      args.Protect,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
+	}
+	nodesArgs := &NodesArgs{
+		Provider:  provider,
+		NodeClass: args.NodeClass,
+		// The built-in pools' role when they are on (EKS made its access entry), else ours.
+		RoleName:         cluster.AutoModeNodeRoleName,
+		SubnetIDs:        args.PrivateSubnetIDs,
+		SecurityGroupIDs: pulumi.StringArray{cluster.ClusterSecurityGroupId},
+		KMSKeyArn:        nodeIAM.KeyArn,
+		Tags:             args.Tags,
+		App:              args.AppPool,
+		Platform:         args.PlatformPool,
+		// Nodes may only launch once the cluster role may tag them as the NodeClass asks.
+		DependsOn: []pulumi.Resource{nodeIAM.TagPolicy},
+	}
+	if !args.BuiltInNodePools {
+		nodesArgs.RoleName = nodeIAM.RoleName
+		nodesArgs.DependsOn = append(nodesArgs.DependsOn, nodeIAM.AccessEntry)
+	}
+	nodes, err := NewNodes(ctx, name, nodesArgs, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("eks cluster %q: %w", name, err)
+	}
+
+	c.Provider, c.Classes, c.Nodes = provider, classes, nodes
+	c.AccessLogsBucket = logs.Bucket
 	c.Kubeconfig = kubeconfig
 	c.OidcProviderArn = cluster.OidcProviderArn
 	c.OidcProviderURL = cluster.OidcProviderUrl
@@ -277,6 +350,18 @@ func (a *ClusterArgs) validate() error {
 		return fmt.Errorf("public endpoint access needs at least one CIDR in PublicAccessCidrs")
 	case !a.EndpointPublicAccess && len(a.APIAccessCidrs)+len(a.APIAccessSecurityGroupIDs) == 0:
 		return fmt.Errorf("a private-only endpoint needs APIAccessCidrs or APIAccessSecurityGroupIDs: nothing else may reach it")
+	}
+	if err := ValidateTags(a.Tags); err != nil {
+		return err
+	}
+	if err := a.NodeClass.Validate(); err != nil {
+		return err
+	}
+	if err := a.AppPool.Validate(); err != nil {
+		return fmt.Errorf("NodePool %s: %w", AppPool, err)
+	}
+	if err := a.PlatformPool.Validate(); err != nil {
+		return fmt.Errorf("NodePool %s: %w", PlatformPool, err)
 	}
 	return validateALBs(a.ALBs)
 }

@@ -23,7 +23,7 @@ func testArgs() *ClusterArgs {
 		Version:              "1.35",
 		Region:               "eu-west-1",
 		VpcID:                pulumi.String("vpc-0123"),
-		PrivateSubnetIDs:     pulumi.ToStringArray([]string{"subnet-priv-a", "subnet-priv-b", "subnet-priv-c"}),
+		PrivateSubnetIDs:     pulumi.ToStringArray([]string{"subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"}),
 		EndpointPublicAccess: true,
 		PublicAccessCidrs:    []string{"192.168.10.0/24"},
 		LogTypes:             []string{"api", "audit", "authenticator"},
@@ -35,6 +35,10 @@ func testArgs() *ClusterArgs {
 			{Name: "alb-internal", Scheme: "internal", GroupName: "flask-eks-test-internal"},
 		},
 		AccessLogDays: 30,
+		Tags:          map[string]string{"CostCenter": "platform-dev", "Owner": "platform-team", "Environment": "dev"},
+		NodeClass:     testNodeClass(),
+		AppPool:       testAppPool(),
+		PlatformPool:  testPlatformPool(),
 	}
 }
 
@@ -97,8 +101,11 @@ func TestCluster(t *testing.T) {
 	if !in["autoMode"].ObjectValue()["enabled"].BoolValue() {
 		t.Error("Auto Mode is off")
 	}
-	if pools := strs(in["autoMode"].ObjectValue()["computeConfig"].ObjectValue()["nodePools"]); !slices.Equal(pools, []string{"general-purpose", "system"}) {
-		t.Errorf("node pools = %v", pools)
+	// The built-in pools are off unless asked for, and so is the node role pulumi-eks would
+	// create for them: EKS refuses a node role without pools.
+	am := in["autoMode"].ObjectValue()
+	if pools := strs(am["computeConfig"].ObjectValue()["nodePools"]); len(pools) != 0 || am["createNodeRole"].BoolValue() {
+		t.Errorf("built-in node pools %v, createNodeRole %v; want none and false", pools, am["createNodeRole"])
 	}
 	if in["authenticationMode"].StringValue() != "API" {
 		t.Errorf("authenticationMode = %v, want API (access entries, no aws-auth ConfigMap)", in["authenticationMode"])
@@ -308,14 +315,28 @@ func TestClasses(t *testing.T) {
 		t.Errorf("network policy switch = %v", cm)
 	}
 
-	// Every Kubernetes object goes through the cluster's provider, under the Classes
-	// component, which itself belongs to the Cluster component.
+	// Every Kubernetes object goes through the cluster's provider, under the Classes or the
+	// Nodes component, which themselves belong to the Cluster component.
+	// The StorageClass alone goes through a client-side-apply provider of the same cluster,
+	// which can preview its replacement.
 	provider := r.m.URN("flask-eks:eks:Cluster", "pulumi:providers:kubernetes", "cluster")
+	storage := r.m.One(t, "pulumi:providers:kubernetes", "cluster-storage")
 	classes := r.m.URN("flask-eks:eks:Cluster", "flask-eks:eks:Classes", "cluster")
+	nodes := r.m.URN("flask-eks:eks:Cluster", "flask-eks:eks:Nodes", "cluster")
 	for _, n := range r.m.Graph() {
-		if strings.HasPrefix(n.Type, "kubernetes:") && (n.Provider != provider || n.Parent != classes) {
+		want := provider
+		if n.Type == "kubernetes:storage.k8s.io/v1:StorageClass" {
+			want = storage.URN
+		}
+		if strings.HasPrefix(n.Type, "kubernetes:") && (n.Provider != want || (n.Parent != classes && n.Parent != nodes)) {
 			t.Errorf("%s %s: provider %q parent %q", n.Type, n.Name, n.Provider, n.Parent)
 		}
+	}
+	if ssa, ok := storage.Inputs["enableServerSideApply"]; !ok || ssa != "false" && ssa != false {
+		t.Errorf("the StorageClass's provider has enableServerSideApply %v, want false", ssa)
+	}
+	if storage.Raw["kubeconfig"].ContainsSecrets() == false {
+		t.Error("the StorageClass's provider kubeconfig is not secret")
 	}
 }
 

@@ -22,6 +22,11 @@ import (
 const (
 	ExternalSecretsModule = "github.com/external-secrets/external-secrets@v1.3.2"
 	KEDAModule            = "github.com/kedacore/keda/v2@v2.20.2"
+	// KarpenterModule holds the karpenter.sh/v1 NodePool CRD (pkg/apis/crds) that EKS Auto
+	// Mode shares with Karpenter; AWS documents "Karpenter v1.1 or later"
+	// (https://docs.aws.amazon.com/eks/latest/userguide/auto-migrate-karpenter.html), and
+	// v1.1.5 is the newest v1.1 patch the module proxy serves.
+	KarpenterModule = "sigs.k8s.io/karpenter@v1.1.5"
 )
 
 // The Go modules whose trees hold a pinned chart at exactly its release, so that the tests

@@ -172,6 +172,8 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			}
 		}
 		return nil, fmt.Errorf("reading EC2 Subnet (%s): couldn't find resource", str("id"))
+	case "aws:eks/getCluster:getCluster":
+		return m.eksCluster(str("name"))
 	case "aws:route53/getZone:getZone":
 		name, id := strings.TrimSuffix(str("name"), "."), str("zoneId")
 		if id == "" {
@@ -225,7 +227,7 @@ func (m *Mocks) respond(args pulumi.MockResourceArgs) (string, map[string]any) {
 		id := mockID("sgr", args.Name)
 		return id, map[string]any{"securityGroupRuleId": id, "arn": arn("ec2", "security-group-rule/"+id)}
 	case "eks:index:Cluster":
-		return "", m.eksClusterOutputs(str("name"))
+		return "", m.eksClusterOutputs(args.Name, str("name"), in)
 	case "aws:ecr/repository:Repository":
 		name := str("name")
 		return name, map[string]any{
@@ -383,9 +385,12 @@ func kubernetesID(in resource.PropertyMap) string {
 }
 
 // eksClusterOutputs are the outputs pulumi-eks's remote Cluster component returns, shaped
-// like the real ones: a kubeconfig that authenticates with `aws eks get-token`, and the OIDC
-// provider details.
-func (m *Mocks) eksClusterOutputs(name string) map[string]any {
+// like the real ones (pulumi-eks v3.9.1 nodejs/eks/cluster/cluster.ts): a kubeconfig that
+// authenticates with `aws eks get-token`, the OIDC provider details, the security group EKS
+// creates with an Auto Mode cluster, and the name of the built-in pools' node role, which
+// pulumi-eks auto-names "<resource>-nodeRole-role-<7 hex>" and leaves empty when
+// autoMode.createNodeRole is false.
+func (m *Mocks) eksClusterOutputs(resourceName, name string, in resource.PropertyMap) map[string]any {
 	sum := sha256.Sum256([]byte(name))
 	oidcID := strings.ToUpper(hex.EncodeToString(sum[:]))[:32]
 	endpoint := fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", oidcID, m.Region)
@@ -412,8 +417,49 @@ func (m *Mocks) eksClusterOutputs(name string) map[string]any {
 		"oidcProviderUrl":        issuer,
 		"oidcProviderArn":        fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", m.Account, strings.TrimPrefix(issuer, "https://")),
 		"clusterSecurityGroupId": mockID("sg", name),
-		"autoModeNodeRoleName":   name + "-auto-mode-node-role",
+		"autoModeNodeRoleName":   autoModeNodeRoleName(resourceName, in),
 	}
+}
+
+func autoModeNodeRoleName(resourceName string, in resource.PropertyMap) string {
+	if am, ok := in["autoMode"]; ok && am.IsObject() {
+		if c, ok := am.ObjectValue()["createNodeRole"]; ok && c.IsBool() && !c.BoolValue() {
+			return ""
+		}
+	}
+	return autoName(resourceName + "-nodeRole-role")
+}
+
+// autoName is a Pulumi auto-name: the logical name and 7 hex characters.
+func autoName(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return name + "-" + hex.EncodeToString(sum[:])[:7]
+}
+
+// ClusterRoleName is the name of the cluster role pulumi-eks creates for its Cluster resource
+// of that name, as the mock's aws:eks/getCluster reports it.
+func ClusterRoleName(resourceName string) string { return autoName(resourceName + "-eksRole-role") }
+
+// eksCluster answers aws:eks/getCluster for a cluster declared with pulumi-eks: its ARN and
+// the ARN of the cluster role pulumi-eks created for it ("<resource>-eksRole-role-<7 hex>").
+func (m *Mocks) eksCluster(name string) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range m.nodes {
+		if n.Type != "eks:index:Cluster" {
+			continue
+		}
+		if v, ok := n.Raw["name"]; ok && v.IsString() && v.StringValue() == name {
+			return resource.NewPropertyMapFromMap(map[string]any{
+				"id":      name,
+				"name":    name,
+				"arn":     fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", m.Region, m.Account, name),
+				"roleArn": fmt.Sprintf("arn:aws:iam::%s:role/%s", m.Account, ClusterRoleName(n.Name)),
+				"status":  "ACTIVE",
+			}), nil
+		}
+	}
+	return nil, fmt.Errorf("ResourceNotFoundException: No cluster found for name: %s", name)
 }
 
 // record turns a registration (or a read) into a node.
