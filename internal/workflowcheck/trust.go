@@ -154,10 +154,7 @@ func ProdEnvironmentProblems(s Set) []string {
 // request's head is the reviewed SHA and a code owner approved that commit.
 const reviewScript = ".github/check-reviewed-pr"
 
-var (
-	inputsSHA = regexp.MustCompile(`^\$\{\{\s*inputs\.sha\s*\}\}$`)
-	inputsPR  = regexp.MustCompile(`\$\{\{\s*inputs\.pr\s*\}\}`)
-)
+var inputsSHA = regexp.MustCompile(`^\$\{\{\s*inputs\.sha\s*\}\}$`)
 
 // PRPreviewProblems: the prod preview of a pull request (environment prod-preview) is a
 // main-only job of deploy.yml, started by hand with the PR number and the reviewed SHA; it needs
@@ -281,8 +278,6 @@ func AppTokenProblems(s Set) []string {
 	}
 	return out
 }
-
-var imageRef = regexp.MustCompile(`^[a-z0-9./_-]+:[\w.-]+@sha256:[0-9a-f]{64}$`)
 
 // ContainerProblems: every job container comes from .ci/image/Dockerfile (a tag and digest
 // that Dependabot moves), through the output of a job that runs .github/ci-image.
