@@ -244,6 +244,16 @@ func TestCapacityKnownAnswer(t *testing.T) {
 	if c, _ := capacity(newGraph([]Node{release("b", 10, "10m", "2Gi")}), "m6a.large", 3); c.Nodes != 5 || c.Bound != "memory" {
 		t.Errorf("10 × 2 GiB: %d nodes bound by %s, want 5 bound by memory", c.Nodes, c.Bound)
 	}
+	// Small pods that spread across zones: a node per zone, up to the replicas.
+	for _, tc := range []struct {
+		replicas    float64
+		zones, want int
+	}{{3, 3, 3}, {3, 2, 2}, {1, 3, 1}} {
+		c, _ := capacity(newGraph([]Node{release("d", tc.replicas, "10m", "64Mi")}), "m6a.large", tc.zones)
+		if c.Nodes != tc.want {
+			t.Errorf("%g small spread pods in %d zones: %d nodes, want %d", tc.replicas, tc.zones, c.Nodes, tc.want)
+		}
+	}
 	// A pod larger than a node is an error, not a node count.
 	if _, err := capacity(newGraph([]Node{release("c", 1, "3", "1Gi")}), "m6a.large", 3); err == nil {
 		t.Error("a 3-CPU pod on a 2-vCPU type gave no error")
