@@ -183,3 +183,36 @@ func TestScheduleErrors(t *testing.T) {
 		t.Errorf("an unknown type gave %v, want an error naming it", err)
 	}
 }
+
+// TestServingDefinition: the app serves when its release, its Ingress read, the certificate's
+// validation and ExternalDNS are all done, whichever is last.
+func TestServingDefinition(t *testing.T) {
+	slow := urn(typeNatGateway, "slow")
+	base := func() []Node {
+		return []Node{
+			node(typeNatGateway, "slow", "", "", nil),
+			node(typeRelease, AppRelease, "", "", map[string]any{"chart": "./app/chart"}),
+			node(typeIngress, AppRelease, "", "", nil, urn(typeRelease, AppRelease)),
+		}
+	}
+	cases := []struct {
+		name  string
+		extra []Node
+		want  float64
+	}{
+		{"release and its Ingress read", nil, 1.5 + kubeCall},
+		{"certificate validated later", []Node{node(typeCertValidation, "cert", "", "", nil, slow)}, 2 + 2},
+		{"ExternalDNS running later", []Node{node(typeChart, "external-dns", "", "", map[string]any{"chart": "external-dns"}, slow)}, 2 + 1.5},
+		{"other charts do not count", []Node{node(typeChart, "keda", "", "", map[string]any{"chart": "keda"}, slow)}, 1.5 + kubeCall},
+	}
+	for _, c := range cases {
+		g := newGraph(append(base(), c.extra...))
+		s, err := newSchedule(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.finish[s.latest(servingTargets(g))]; !near(got, c.want) {
+			t.Errorf("%s: the app serves at %.3f, want %.3f", c.name, got, c.want)
+		}
+	}
+}
