@@ -208,7 +208,7 @@ func (r *Report) Text(w io.Writer) error {
 		fmt.Fprintf(&b, "       %s\n", l.Basis)
 	}
 	fmt.Fprintf(&b, "  Total %s a month; %s of it rests on usage assumptions (*).\n", usd(r.Money.TotalUSD), usd(r.Money.AssumedUSD))
-	fmt.Fprintf(&b, "  * quantity from a usage assumption (the estimate* config keys; Pulumi.yaml documents the defaults)\n")
+	fmt.Fprintf(&b, "  * quantity from a usage assumption (config key costAssumptions; Pulumi.yaml documents the defaults)\n")
 	if unverified {
 		fmt.Fprintf(&b, "  † price not confirmed by an offline source: check it on its AWS pricing page (docs/estimate.md)\n")
 	}

@@ -56,14 +56,14 @@ func (u Usage) Validate() error {
 	for name, v := range map[string]float64{"natGBPerMonth": u.NATGBPerMonth, "albLCUs": u.ALBLCUs, "podLogGBPerDay": u.PodLogGBPerDay,
 		"accessLogGBPerDay": u.AccessLogGBPerDay, "controlPlaneLogGBPerMonth": u.ControlPlaneLogGBPerMonth, "imageGB": u.ImageGB} {
 		if v < 0 {
-			return fmt.Errorf("usage %s is %v; accepted: zero or more", name, v)
+			return fmt.Errorf("%s is %v; accepted: zero or more", name, v)
 		}
 	}
 	if _, ok := instances[u.InstanceType]; !ok {
-		return fmt.Errorf("usage instanceType %q is not modeled; accepted: %s", u.InstanceType, strings.Join(instanceTypes(), ", "))
+		return fmt.Errorf("instanceType %q is not modeled; accepted: %s", u.InstanceType, strings.Join(instanceTypes(), ", "))
 	}
 	if u.SpotPriceRatio <= 0 || u.SpotPriceRatio > 1 {
-		return fmt.Errorf("usage spotPriceRatio is %v; accepted: more than 0, at most 1", u.SpotPriceRatio)
+		return fmt.Errorf("spotPriceRatio is %v; accepted: more than 0, at most 1", u.SpotPriceRatio)
 	}
 	return nil
 }
