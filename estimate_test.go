@@ -301,3 +301,24 @@ func TestEstimateTool(t *testing.T) {
 		t.Errorf("JSON estimate of dev: %v\n%s", err, js)
 	}
 }
+
+// TestExtendedSupportDay: the control plane pays the extended rate from the day after the last
+// day of standard support in the EKS calendar.
+func TestExtendedSupportDay(t *testing.T) {
+	last := ""
+	for _, v := range kubernetesVersions {
+		if v.Minor == "1.35" {
+			last = v.StandardSupport
+		}
+	}
+	day, err := time.Parse(time.DateOnly, last)
+	if err != nil {
+		t.Fatalf("1.35 is not in the calendar: %v", err)
+	}
+	if extendedSupport("1.35", day) || !extendedSupport("1.35", day.AddDate(0, 0, 1)) {
+		t.Errorf("1.35 on %s: extended %v, the day after: %v; want standard, then extended", last, extendedSupport("1.35", day), extendedSupport("1.35", day.AddDate(0, 0, 1)))
+	}
+	if extendedSupport("1.99", day.AddDate(10, 0, 0)) {
+		t.Error("a version outside the calendar is priced as extended")
+	}
+}
