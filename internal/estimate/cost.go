@@ -71,6 +71,7 @@ var costRules = map[string]string{
 	"aws:ec2/route:Route":           "free: VPCs, subnets and route tables have no charge (https://aws.amazon.com/vpc/pricing/)",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free: VPCs, subnets and route tables have no charge (https://aws.amazon.com/vpc/pricing/)",
 	"aws:ec2/internetGateway:InternetGateway":                                                    "free: an internet gateway has no charge; data transfer out is not modeled",
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":                                  "free: security groups and their rules have no charge",
 	"aws:ec2/vpcEndpoint:VpcEndpoint":                                                            "free: a gateway endpoint (S3) has no hourly or data charge (https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html)",
 	"aws:iam/role:Role":                                                                          "free: IAM has no charge",
 	"aws:iam/rolePolicy:RolePolicy":                                                              "free: IAM has no charge",
@@ -228,7 +229,9 @@ func allowsSpot(g *graph) bool {
 	return false
 }
 
-// azCount is the number of zones of the private subnets (the nodes' zones).
+// azCount is the number of zones of the private subnets (the nodes' zones). For a network
+// brought from another stack, whose subnets are not in the graph, it is the number of private
+// subnets the cluster is given: one per zone.
 func azCount(g *graph) int {
 	zones := map[string]bool{}
 	for _, s := range g.ofType(typeSubnet) {
@@ -236,10 +239,21 @@ func azCount(g *graph) int {
 			zones[str(s.Inputs, "availabilityZone")] = true
 		}
 	}
-	if len(zones) == 0 {
-		return 1
+	if len(zones) > 0 {
+		return len(zones)
 	}
-	return len(zones)
+	for _, c := range g.ofType(typeCluster) {
+		if ids, ok := lookupAs[[]any](c.Inputs, "privateSubnetIds"); ok && len(ids) > 0 {
+			return len(ids)
+		}
+	}
+	return 1
+}
+
+// broughtNetwork reports whether the cluster's VPC comes from elsewhere (another stack): the
+// graph then has no VPC, and the network's NAT gateways are that stack's cost.
+func broughtNetwork(g *graph) bool {
+	return len(g.ofType(typeCluster)) > 0 && len(g.ofType("aws:ec2/vpc:Vpc")) == 0
 }
 
 func privateSubnet(s *Node) bool {
@@ -357,6 +371,10 @@ func (p *pricer) albs(g *graph, u Usage) {
 		if publicSubnet(s) {
 			zones++
 		}
+	}
+	if zones == 0 {
+		// A brought network: the ALB spans one public subnet per zone of the cluster.
+		zones = azCount(g)
 	}
 	if public > 0 && zones > 0 {
 		p.add(Line{Group: gALB, Item: "public IPv4 addresses", Quantity: float64(public*zones) * HoursPerMonth, Unit: "IP-hours",

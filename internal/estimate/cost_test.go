@@ -259,3 +259,42 @@ func TestCapacityKnownAnswer(t *testing.T) {
 		t.Error("a 3-CPU pod on a 2-vCPU type gave no error")
 	}
 }
+
+// TestBroughtNetwork: a cluster in a network of another stack (no VPC, subnets or NAT gateways
+// in the graph) takes its zones from the subnets it is given; the estimate prices no NAT and
+// says so.
+func TestBroughtNetwork(t *testing.T) {
+	var nodes []Node
+	for _, n := range awsStack(false) {
+		if n.Type == typeSubnet || n.Type == typeNatGateway || n.Type == typeEIP {
+			continue
+		}
+		if n.Type == typeCluster {
+			n.Inputs["privateSubnetIds"] = []any{"subnet-1", "subnet-2", "subnet-3"}
+		}
+		nodes = append(nodes, n)
+	}
+	g := newGraph(nodes)
+	if z := azCount(g); z != 3 {
+		t.Errorf("%d zones, want 3 (the cluster's private subnets)", z)
+	}
+	lines, err := money(g, testPrices, testUsage, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if l.Group == gNAT {
+			t.Errorf("a NAT line for a network of another stack: %+v", l)
+		}
+		if l.Group == gALB && l.Item == "public IPv4 addresses" && l.Quantity != 3*HoursPerMonth {
+			t.Errorf("the internet-facing ALB has %g IP-hours, want 3 zones × 730 h", l.Quantity)
+		}
+	}
+	r, err := Estimate(Input{Stack: "t", Nodes: nodes, Region: "eu-west-1", Usage: testUsage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Money.Notes) != 1 || !strings.Contains(r.Money.Notes[0], "another stack") {
+		t.Errorf("notes %q, want the network's costs left to its stack", r.Money.Notes)
+	}
+}

@@ -64,6 +64,8 @@ type Money struct {
 	TotalUSD   float64 `json:"totalUSD"`
 	// AssumedUSD is the part of the total whose quantities rest on usage assumptions.
 	AssumedUSD float64 `json:"assumedUSD"`
+	// Notes say what the estimate leaves to other stacks.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Estimate models the graph's cold `up` and prices it.
@@ -112,6 +114,9 @@ func Estimate(in Input) (*Report, error) {
 		}
 	}
 	r.Money.TotalUSD, r.Money.AssumedUSD = round(r.Money.TotalUSD, 2), round(r.Money.AssumedUSD, 2)
+	if broughtNetwork(g) {
+		r.Money.Notes = append(r.Money.Notes, "The network comes from another stack: its NAT gateways, their addresses and data are priced there, not here.")
+	}
 	return r, nil
 }
 
@@ -208,6 +213,9 @@ func (r *Report) Text(w io.Writer) error {
 		fmt.Fprintf(&b, "       %s\n", l.Basis)
 	}
 	fmt.Fprintf(&b, "  Total %s a month; %s of it rests on usage assumptions (*).\n", usd(r.Money.TotalUSD), usd(r.Money.AssumedUSD))
+	for _, n := range r.Money.Notes {
+		fmt.Fprintf(&b, "  %s\n", n)
+	}
 	fmt.Fprintf(&b, "  * quantity from a usage assumption (config key costAssumptions; Pulumi.yaml documents the defaults)\n")
 	if unverified {
 		fmt.Fprintf(&b, "  † price not confirmed by an offline source: check it on its AWS pricing page (docs/estimate.md)\n")
