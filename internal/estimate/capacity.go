@@ -15,7 +15,9 @@ import (
 //   - reads each chart's pods from its values: replicas × requests, DaemonSets once per node,
 //     the chart's own defaults where the values say nothing (chartWorkloads, with the tag read);
 //     a pod without requests takes no room, as for the scheduler;
-//   - packs them onto nodes of one instance type (Usage.InstanceType) whose allocatable is the
+//   - packs them, NodePool by NodePool (the one a workload's nodeSelector names, else Auto
+//     Mode's built-in general-purpose pool), onto nodes of one instance type
+//     (Usage.InstanceType) whose allocatable is the
 //     capacity less Karpenter's VM overhead (7.5% of memory, its vmMemoryOverheadPercent
 //     default: https://karpenter.sh/docs/reference/settings/) and the EKS AMIs' kube-reserved
 //     (memory 255 MiB + 11 MiB per pod of MaxPods; CPU 6% of the first core, 1% of the second,
@@ -46,6 +48,9 @@ type workload struct {
 	zoneSpread bool
 	// hostAntiAffinity is the path whose presence means one node per replica.
 	hostAntiAffinity string
+	// nodeSelector is the path of the pods' nodeSelector, whose karpenter.sh/nodepool names
+	// the NodePool they run on; without one they run on the built-in general-purpose pool.
+	nodeSelector string
 }
 
 // chartRule lists a chart's workloads and where its defaults were read.
@@ -57,7 +62,7 @@ type chartRule struct {
 // chartWorkloads maps a chart (its repository name, or a local chart's path) to its pods.
 var chartWorkloads = map[string]chartRule{
 	"./app/chart": {"app/chart/values.yaml in this repository (replicaCount, resources; topologySpread.enabled true)", []workload{
-		{name: "app", requests: "resources.requests", replicas: "replicaCount", defaultReplicas: 1, zoneSpread: true},
+		{name: "app", requests: "resources.requests", replicas: "replicaCount", defaultReplicas: 1, zoneSpread: true, nodeSelector: "nodeSelector"},
 	}},
 	"kube-prometheus-stack": {"charts/kube-prometheus-stack/values.yaml at tag kube-prometheus-stack-88.5.3 (prometheusSpec.replicas, alertmanagerSpec.replicas 1; prometheusOperator.resources, kube-state-metrics 8.4.0 and prometheus-node-exporter 4.56.1 resources {}: no requests)", []workload{
 		{name: "prometheus", requests: "prometheus.prometheusSpec.resources.requests", replicas: "prometheus.prometheusSpec.replicas", defaultReplicas: 1},
@@ -102,7 +107,12 @@ type pods struct {
 	perNode       bool
 	minNodes      float64
 	zoneSpreading bool
+	// pool is the NodePool the pods run on.
+	pool string
 }
+
+// defaultPool is Auto Mode's built-in NodePool for pods that select none.
+const defaultPool = "general-purpose"
 
 // podsOf reads a release's or chart's workloads from its values.
 func podsOf(n *Node) ([]pods, error) {
@@ -151,6 +161,14 @@ func podsOf(n *Node) ([]pods, error) {
 			}
 		}
 		p.zoneSpreading = w.zoneSpread
+		p.pool = defaultPool
+		if w.nodeSelector != "" {
+			if sel, ok := lookupAs[map[string]any](values, w.nodeSelector); ok {
+				if pool, ok := sel["karpenter.sh/nodepool"].(string); ok && pool != "" {
+					p.pool = pool
+				}
+			}
+		}
 		if p.count > 0 || p.perNode {
 			out = append(out, p)
 		}
@@ -177,8 +195,11 @@ func allocatable(in Instance) (cpu, memMiB float64) {
 	return in.VCPU - reservedCPU, mem
 }
 
-// Capacity is the modeled node count and what it rests on.
+// Capacity is the modeled node count of one NodePool and what it rests on.
 type Capacity struct {
+	Pool string `json:"pool"`
+	// Spot: the pool allows Spot capacity, which Karpenter launches as the cheaper.
+	Spot      bool    `json:"spot"`
 	Nodes     int     `json:"nodes"`
 	Instance  string  `json:"instance"`
 	CPU       float64 `json:"cpuRequested"`
@@ -188,25 +209,75 @@ type Capacity struct {
 	Bound string `json:"bound"`
 }
 
-// capacity packs the graph's pods onto nodes of the instance type, first fit by decreasing
-// size, adding nodes until every pod has a place. zones is the number of availability zones the
-// nodes can use.
-func capacity(g *graph, instance string, zones int) (Capacity, error) {
+// capacities packs the graph's pods onto nodes of the instance type, pool by pool, first fit by
+// decreasing size, adding nodes until every pod has a place. DaemonSets run on every node of
+// every pool. zones is the number of availability zones the nodes can use.
+func capacities(g *graph, instance string, zones int) ([]Capacity, error) {
 	in, ok := instances[instance]
 	if !ok {
-		return Capacity{}, fmt.Errorf("instance type %q is not modeled; accepted: %s", instance, strings.Join(instanceTypes(), ", "))
+		return nil, fmt.Errorf("instance type %q is not modeled; accepted: %s", instance, strings.Join(instanceTypes(), ", "))
 	}
 	var all []pods
 	for _, typ := range []string{typeRelease, typeChart} {
 		for _, n := range g.ofType(typ) {
 			p, err := podsOf(n)
 			if err != nil {
-				return Capacity{}, err
+				return nil, err
 			}
 			all = append(all, p...)
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].chart+all[i].name < all[j].chart+all[j].name })
+	spot := spotPools(g)
+	byPool := map[string][]pods{}
+	var pools []string
+	var ds []pods
+	for _, p := range all {
+		if p.perNode {
+			ds = append(ds, p)
+			continue
+		}
+		if _, ok := byPool[p.pool]; !ok {
+			pools = append(pools, p.pool)
+		}
+		byPool[p.pool] = append(byPool[p.pool], p)
+	}
+	sort.Strings(pools)
+	var out []Capacity
+	for _, pool := range pools {
+		c, err := packPool(append(byPool[pool], ds...), in, instance, zones)
+		if err != nil {
+			return nil, fmt.Errorf("NodePool %s: %w", pool, err)
+		}
+		c.Pool, c.Spot = pool, spot[pool]
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// spotPools are the graph's NodePools (by name) that allow Spot. Auto Mode's built-in pools are
+// on-demand only (https://docs.aws.amazon.com/eks/latest/userguide/set-builtin-node-pools.html).
+func spotPools(g *graph) map[string]bool {
+	out := map[string]bool{}
+	for _, np := range g.ofType(typeNodePool) {
+		reqs, _ := lookupAs[[]any](np.Inputs, "spec.template.spec.requirements")
+		for _, r := range reqs {
+			if str(r, "key") != "karpenter.sh/capacity-type" || str(r, "operator") != "In" {
+				continue
+			}
+			vals, _ := lookupAs[[]any](r, "values")
+			for _, v := range vals {
+				if v == "spot" {
+					out[str(np.Inputs, "metadata.name")] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// packPool packs one pool's pods (DaemonSets among them) onto nodes of one instance type.
+func packPool(all []pods, in Instance, instance string, zones int) (Capacity, error) {
 	cpu, mem := allocatable(in)
 	var ds pod
 	var units []pod

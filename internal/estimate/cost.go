@@ -51,17 +51,19 @@ const (
 // the group whose lines count it, or why it costs nothing of its own. A test keeps every type of
 // the committed snapshots in this table.
 var costRules = map[string]string{
-	typeCluster:                     gControlPlane + ", " + gLogs + " (control-plane logs) and " + gNodes + " (Auto Mode)",
-	typeNatGateway:                  gNAT,
-	typeEIP:                         gNAT + " (public IPv4 of a gateway's address) or " + gIPv4,
-	typeBucket:                      gS3,
-	typeECRRepository:               gECR,
-	typeKMSKey:                      gKMS,
-	typeSecret:                      gSecrets,
-	typeRelease:                     gNodes + " (its pods' requests), " + gEBS + " (its volumes) and " + gALB + " (its Ingresses)",
-	typeChart:                       gNodes + " (its pods' requests), " + gEBS + " (its volumes) and " + gALB + " (its Ingresses)",
-	typeIngressClass:                "free: the ALBs are counted from the Ingresses that use a class (" + gALB + ")",
-	typeIngressParams:               "free: the ALBs are counted from the Ingresses that use a class (" + gALB + ")",
+	typeCluster:       gControlPlane + ", " + gLogs + " (control-plane logs) and " + gNodes + " (Auto Mode)",
+	typeNatGateway:    gNAT,
+	typeEIP:           gNAT + " (public IPv4 of a gateway's address) or " + gIPv4,
+	typeBucket:        gS3,
+	typeECRRepository: gECR,
+	typeKMSKey:        gKMS,
+	typeSecret:        gSecrets,
+	typeRelease:       gNodes + " (its pods' requests), " + gEBS + " (its volumes) and " + gALB + " (its Ingresses)",
+	typeChart:         gNodes + " (its pods' requests), " + gEBS + " (its volumes) and " + gALB + " (its Ingresses)",
+	typeIngressClass:  "free: the ALBs are counted from the Ingresses that use a class (" + gALB + ")",
+	typeIngressParams: "free: the ALBs are counted from the Ingresses that use a class (" + gALB + ")",
+	typeNodePool:      "free: a NodePool; the nodes it launches for pods are priced in " + gNodes,
+	"kubernetes:eks.amazonaws.com/v1:NodeClass": "free: a NodeClass; its ephemeral storage sizes the node volumes in " + gNodes,
 	typeIngress:                     "free: a read of the app's Ingress, whose ALB the app release counts",
 	typeBucketLifecycle:             "free: configuration of a bucket; its expiry sets the stored GB of " + gS3,
 	typeECRLifecycle:                "free: configuration of a repository; its image count sets the stored GB of " + gECR,
@@ -175,19 +177,25 @@ func (p *pricer) cluster(g *graph, c *Node, u Usage, extended bool, zones int) e
 	if on, _ := lookupAs[bool](c.Inputs, "autoMode.enabled"); !on {
 		return nil
 	}
-	capa, err := capacity(g, u.InstanceType, zones)
+	pools, err := capacities(g, u.InstanceType, zones)
 	if err != nil {
 		return err
 	}
-	spot := allowsSpot(g)
-	purchase := "on-demand"
-	if spot {
-		purchase = "Spot"
-	}
-	hours := float64(capa.Nodes) * HoursPerMonth
-	basis := fmt.Sprintf("%s × 730 h; %.2f vCPU and %.0f MiB requested by %.0f pods, bound by %s", plural(capa.Nodes, u.InstanceType+" node"), capa.CPU, capa.MemoryMiB, capa.Pods, capa.Bound)
-	ec2 := Line{Group: gNodes, Item: "EC2 " + u.InstanceType + " (" + purchase + ")", Quantity: hours, Unit: "instance-hours", Basis: basis, Assumption: true, Count: capa.Nodes, Noun: "node"}
-	if spot {
+	nodes := 0
+	for _, capa := range pools {
+		nodes += capa.Nodes
+		purchase := "on-demand"
+		if capa.Spot {
+			purchase = "Spot"
+		}
+		basis := fmt.Sprintf("%s × 730 h; %.2f vCPU and %.0f MiB requested by %.0f pods, bound by %s",
+			plural(capa.Nodes, u.InstanceType+" node"), capa.CPU, capa.MemoryMiB, capa.Pods, capa.Bound)
+		ec2 := Line{Group: gNodes, Item: "EC2 " + u.InstanceType + ", NodePool " + capa.Pool + " (" + purchase + ")", Quantity: float64(capa.Nodes) * HoursPerMonth,
+			Unit: "instance-hours", Basis: basis, Assumption: true, Count: capa.Nodes, Noun: "node"}
+		if !capa.Spot {
+			p.add(ec2, ec2Key(u.InstanceType))
+			continue
+		}
 		pr, err := p.t.price(ec2Key(u.InstanceType))
 		if err != nil {
 			return err
@@ -196,38 +204,31 @@ func (p *pricer) cluster(g *graph, c *Node, u Usage, extended bool, zones int) e
 		ec2.UnitUSD, ec2.PricePage, ec2.PriceUnverified = pr.USD*u.SpotPriceRatio, "https://aws.amazon.com/ec2/spot/pricing/", true
 		ec2.USD = ec2.Quantity * ec2.UnitUSD
 		p.lines = append(p.lines, ec2)
-	} else {
-		p.add(ec2, ec2Key(u.InstanceType))
 	}
-	p.add(Line{Group: gNodes, Item: "Auto Mode management fee", Quantity: hours, Unit: "instance-hours", Basis: plural(capa.Nodes, u.InstanceType+" node") + " × 730 h", Assumption: true}, autoModeKey(u.InstanceType))
-	p.add(Line{Group: gNodes, Item: "node volumes (gp3)", Quantity: float64(capa.Nodes) * nodeVolumeGiB, Unit: "GB-months",
-		Basis: fmt.Sprintf("%s × %d GiB, the default NodeClass's ephemeral storage (https://docs.aws.amazon.com/eks/latest/userguide/create-node-class.html)", plural(capa.Nodes, "node"), nodeVolumeGiB), Assumption: true}, pGP3)
+	hours := float64(nodes) * HoursPerMonth
+	p.add(Line{Group: gNodes, Item: "Auto Mode management fee", Quantity: hours, Unit: "instance-hours", Basis: plural(nodes, u.InstanceType+" node") + " × 730 h", Assumption: true}, autoModeKey(u.InstanceType))
+	size, source := nodeVolume(g)
+	p.add(Line{Group: gNodes, Item: "node volumes (gp3)", Quantity: float64(nodes) * size, Unit: "GB-months",
+		Basis: fmt.Sprintf("%s × %g GiB, %s", plural(nodes, "node"), size, source), Assumption: true}, pGP3)
 	return nil
+}
+
+// nodeVolume is the size of each node's data volume: the NodeClass's ephemeralStorage.size when
+// the graph declares one, else the default NodeClass's 80 GiB
+// (https://docs.aws.amazon.com/eks/latest/userguide/create-node-class.html).
+func nodeVolume(g *graph) (float64, string) {
+	for _, nc := range g.ofType("kubernetes:eks.amazonaws.com/v1:NodeClass") {
+		if v, ok := lookup(nc.Inputs, "spec.ephemeralStorage.size"); ok {
+			if size, err := gib(v); err == nil && size > 0 {
+				return size, "the NodeClass's ephemeral storage"
+			}
+		}
+	}
+	return nodeVolumeGiB, "the default NodeClass's ephemeral storage (https://docs.aws.amazon.com/eks/latest/userguide/create-node-class.html)"
 }
 
 // nodeVolumeGiB is the default NodeClass's ephemeralStorage.size.
 const nodeVolumeGiB = 80
-
-// allowsSpot reports whether a NodePool of the graph allows Spot capacity: Karpenter then
-// launches Spot, the cheaper of the two. Auto Mode's built-in NodePools are on-demand only
-// (https://docs.aws.amazon.com/eks/latest/userguide/set-builtin-node-pools.html).
-func allowsSpot(g *graph) bool {
-	for _, np := range g.ofType(typeNodePool) {
-		reqs, _ := lookupAs[[]any](np.Inputs, "spec.template.spec.requirements")
-		for _, r := range reqs {
-			if str(r, "key") != "karpenter.sh/capacity-type" || str(r, "operator") != "In" {
-				continue
-			}
-			vals, _ := lookupAs[[]any](r, "values")
-			for _, v := range vals {
-				if v == "spot" {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
 
 // azCount is the number of zones of the private subnets (the nodes' zones). For a network
 // brought from another stack, whose subnets are not in the graph, it is the number of private

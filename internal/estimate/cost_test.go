@@ -104,21 +104,21 @@ func TestMoneyKnownAnswers(t *testing.T) {
 		usd        float64
 		assumption bool
 	}{
-		{"control plane, Kubernetes 1.35 in standard support", 73.00, false}, // 730 h × 0.1
-		{"control-plane log ingestion", 3.00, true},                          // 2 types × 3 GB × 0.5
-		{"EC2 m6a.large (on-demand)", 146.00, true},                          // 2 nodes (zone spread) × 730 h × 0.1
-		{"Auto Mode management fee", 14.60, true},                            // 1460 h × 0.01
-		{"node volumes (gp3)", 16.00, true},                                  // 2 × 80 GiB × 0.1
-		{"gateway hours", 36.50, false},                                      // 1 × 730 h × 0.05
-		{"data processed", 5.00, true},                                       // 100 GB × 0.05
-		{"public IPv4 addresses", 3.65, false},                               // 1 EIP × 730 h × 0.005
-		{"cross-zone transfer to the gateway", 1.00, true},                   // 100 GB × 1/2 zones × 2 directions × 0.01
-		{"load balancer hours", 14.60, false},                                // 1 ALB × 730 h × 0.02
-		{"capacity units", 14.60, true},                                      // 1 ALB × 2 LCU × 730 h × 0.01
-		{"public IPv4 addresses", 7.30, false},                               // 1 internet-facing ALB × 2 zones × 730 h × 0.005
-		{"persistent volumes (gp3)", 6.00, false},                            // (50 + 10) GiB × 0.1
-		{"ALB access logs in alb-logs", 0.60, true},                          // 1 GB/day × 30 days × 0.02
-		{"images in p/app", 1.00, true},                                      // 20 images × 0.5 GB × 0.1
+		{"control plane, Kubernetes 1.35 in standard support", 73.00, false},  // 730 h × 0.1
+		{"control-plane log ingestion", 3.00, true},                           // 2 types × 3 GB × 0.5
+		{"EC2 m6a.large, NodePool general-purpose (on-demand)", 146.00, true}, // 2 nodes (zone spread) × 730 h × 0.1
+		{"Auto Mode management fee", 14.60, true},                             // 1460 h × 0.01
+		{"node volumes (gp3)", 16.00, true},                                   // 2 × 80 GiB × 0.1
+		{"gateway hours", 36.50, false},                                       // 1 × 730 h × 0.05
+		{"data processed", 5.00, true},                                        // 100 GB × 0.05
+		{"public IPv4 addresses", 3.65, false},                                // 1 EIP × 730 h × 0.005
+		{"cross-zone transfer to the gateway", 1.00, true},                    // 100 GB × 1/2 zones × 2 directions × 0.01
+		{"load balancer hours", 14.60, false},                                 // 1 ALB × 730 h × 0.02
+		{"capacity units", 14.60, true},                                       // 1 ALB × 2 LCU × 730 h × 0.01
+		{"public IPv4 addresses", 7.30, false},                                // 1 internet-facing ALB × 2 zones × 730 h × 0.005
+		{"persistent volumes (gp3)", 6.00, false},                             // (50 + 10) GiB × 0.1
+		{"ALB access logs in alb-logs", 0.60, true},                           // 1 GB/day × 30 days × 0.02
+		{"images in p/app", 1.00, true},                                       // 20 images × 0.5 GB × 0.1
 		{"customer managed keys", 1.00, false},
 		{"secrets", 0.40, false},
 	}
@@ -147,19 +147,34 @@ func TestExtendedSupportRate(t *testing.T) {
 	}
 }
 
-// TestSpotNodePool: a NodePool that allows Spot prices the nodes at the Spot ratio.
+// TestSpotNodePool: pods that select a NodePool allowing Spot get nodes of their own, priced at
+// the Spot ratio; the others stay on the built-in general-purpose pool, on-demand.
 func TestSpotNodePool(t *testing.T) {
-	nodes := append(awsStack(false), node(typeNodePool, "spot", "", "", map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
-		"requirements": []any{map[string]any{"key": "karpenter.sh/capacity-type", "operator": "In", "values": []any{"spot", "on-demand"}}}}}}}))
-	for _, l := range linesOf(t, nodes, testUsage, false) {
-		if strings.HasPrefix(l.Item, "EC2 ") {
-			if l.Item != "EC2 m6a.large (Spot)" || math.Abs(l.USD-58.40) > 0.005 || !l.PriceUnverified {
-				t.Errorf("EC2 line %q $%.2f unverified=%v, want Spot at $58.40 (1460 h × 0.1 × 0.4), marked unverified", l.Item, l.USD, l.PriceUnverified)
-			}
-			return
+	nodes := awsStack(false)
+	for i := range nodes {
+		if nodes[i].Type == typeRelease && nodes[i].Name == "app" {
+			nodes[i].Inputs["values"].(map[string]any)["nodeSelector"] = map[string]any{"karpenter.sh/nodepool": "app"}
 		}
 	}
-	t.Error("no EC2 line")
+	nodes = append(nodes, node(typeNodePool, "app", "", "", map[string]any{"metadata": map[string]any{"name": "app"}, "spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+		"requirements": []any{map[string]any{"key": "karpenter.sh/capacity-type", "operator": "In", "values": []any{"spot", "on-demand"}}}}}}}))
+	want := map[string]float64{
+		"EC2 m6a.large, NodePool app (Spot)":                  58.40,  // 2 app pods spread over 2 zones: 2 nodes × 730 h × 0.1 × 0.4
+		"EC2 m6a.large, NodePool general-purpose (on-demand)": 146.00, // metrics-server's 2 replicas apart: 2 nodes × 730 h × 0.1
+		"Auto Mode management fee":                            29.20,  // 4 nodes × 730 h × 0.01
+	}
+	got := map[string]float64{}
+	for _, l := range linesOf(t, nodes, testUsage, false) {
+		got[l.Item] = l.USD
+		if strings.HasSuffix(l.Item, "(Spot)") && !l.PriceUnverified {
+			t.Errorf("%s: a Spot price is never a list price, want it marked unverified", l.Item)
+		}
+	}
+	for item, usd := range want {
+		if math.Abs(got[item]-usd) > 0.005 {
+			t.Errorf("%s: $%.2f, want $%.2f (lines %v)", item, got[item], usd, got)
+		}
+	}
 }
 
 // TestNATModesDifferByNATLinesOnly: one NAT gateway per zone against a single one changes the
@@ -233,7 +248,14 @@ func TestCapacityKnownAnswer(t *testing.T) {
 			"replicaCount": replicas, "resources": map[string]any{"requests": map[string]any{"cpu": cpu, "memory": mem}}}})
 	}
 	// 9 pods of 1 CPU: two would need 2 CPU of the 1.93 a node offers, so one a node: 9 nodes.
-	c, err := capacity(newGraph([]Node{release("a", 9, "1", "64Mi")}), "m6a.large", 3)
+	one := func(g *graph, zones int) (Capacity, error) {
+		cs, err := capacities(g, "m6a.large", zones)
+		if err != nil || len(cs) != 1 {
+			return Capacity{}, fmt.Errorf("%d pools: %v", len(cs), err)
+		}
+		return cs[0], nil
+	}
+	c, err := one(newGraph([]Node{release("a", 9, "1", "64Mi")}), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +263,7 @@ func TestCapacityKnownAnswer(t *testing.T) {
 		t.Errorf("9 × 1 CPU: %d nodes bound by %s, want 9 bound by cpu", c.Nodes, c.Bound)
 	}
 	// 10 × 2 GiB: two fit in 6012.6 MiB, a third does not: 5 nodes.
-	if c, _ := capacity(newGraph([]Node{release("b", 10, "10m", "2Gi")}), "m6a.large", 3); c.Nodes != 5 || c.Bound != "memory" {
+	if c, _ := one(newGraph([]Node{release("b", 10, "10m", "2Gi")}), 3); c.Nodes != 5 || c.Bound != "memory" {
 		t.Errorf("10 × 2 GiB: %d nodes bound by %s, want 5 bound by memory", c.Nodes, c.Bound)
 	}
 	// Small pods that spread across zones: a node per zone, up to the replicas.
@@ -249,13 +271,13 @@ func TestCapacityKnownAnswer(t *testing.T) {
 		replicas    float64
 		zones, want int
 	}{{3, 3, 3}, {3, 2, 2}, {1, 3, 1}} {
-		c, _ := capacity(newGraph([]Node{release("d", tc.replicas, "10m", "64Mi")}), "m6a.large", tc.zones)
+		c, _ := one(newGraph([]Node{release("d", tc.replicas, "10m", "64Mi")}), tc.zones)
 		if c.Nodes != tc.want {
 			t.Errorf("%g small spread pods in %d zones: %d nodes, want %d", tc.replicas, tc.zones, c.Nodes, tc.want)
 		}
 	}
 	// A pod larger than a node is an error, not a node count.
-	if _, err := capacity(newGraph([]Node{release("c", 1, "3", "1Gi")}), "m6a.large", 3); err == nil {
+	if _, err := one(newGraph([]Node{release("c", 1, "3", "1Gi")}), 3); err == nil {
 		t.Error("a 3-CPU pod on a 2-vCPU type gave no error")
 	}
 }
