@@ -11,7 +11,7 @@ PYTHON ?= /usr/bin/python3
 # Tools built from pinned Go modules live outside the repo (see .ci/build-tools).
 TOOLS_ENV = eval "$$(.ci/build-tools --print-env $(1))"
 
-.PHONY: test setup test-python test-go test-contract test-integration lint chart-readme graph preview up destroy snapshots
+.PHONY: test setup test-python test-go test-contract test-integration lint chart-readme graph estimate preview up destroy snapshots
 
 ## Tests -------------------------------------------------------------------------------------
 
@@ -74,6 +74,13 @@ chart-readme:
 graph:
 	@$(GO) test -c -o .graph.test . && ./.graph.test -graph $(STACK); \
 	  rc=$$?; rm -f .graph.test; exit $$rc
+
+# A stack's modeled time of a cold `up` (app serving, whole up, critical path) and its monthly
+# cost, line by line, from the same mock run (no cloud access): make estimate STACK=prod
+# JSON=1 prints the report as JSON (the pull-request workflow compares base and head).
+estimate:
+	@$(GO) test -c -o .estimate.test . && ./.estimate.test -estimate $(STACK) $(if $(JSON),-estimate-json); \
+	  rc=$$?; rm -f .estimate.test; exit $$rc
 
 ## Pulumi --------------------------------------------------------------------------------------
 

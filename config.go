@@ -5,6 +5,7 @@
 package main
 
 import (
+	"github.com/example/flask-eks/internal/estimate"
 	"github.com/example/flask-eks/vpc"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	Ingress    IngressConfig
 	Monitoring MonitoringConfig
 	Nodes      NodesConfig
+	// CostAssumptions are the usage the cost estimate cannot read from the graph (make
+	// estimate); nothing that deploys reads them.
+	CostAssumptions estimate.Usage
 
 	// Warnings are accepted but questionable settings; the program logs them.
 	Warnings []string

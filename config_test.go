@@ -38,6 +38,12 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 	}{
 		{"missing environment", nil, []string{"flask-eks:environment"},
 			[]string{"flask-eks:environment: is not set", "accepted values: dev, staging, prod, local"}},
+		{"cost assumption with a typo", map[string]string{"flask-eks:costAssumptions": `{"natGBPerMnth": 5}`}, nil,
+			[]string{"flask-eks:costAssumptions", `unknown field "natGBPerMnth"`, "accepted: a map of natGBPerMonth"}},
+		{"negative cost assumption", map[string]string{"flask-eks:costAssumptions": `{"albLCUs": -1}`}, nil,
+			[]string{"flask-eks:costAssumptions", "albLCUs is -1", "zero or more"}},
+		{"unknown instance type for the estimate", map[string]string{"flask-eks:costAssumptions": `{"instanceType": "t3.nano"}`}, nil,
+			[]string{"flask-eks:costAssumptions", `"t3.nano"`, "c6a.large, m6a.large"}},
 		{"unknown environment", map[string]string{"flask-eks:environment": "qa"}, nil,
 			[]string{"flask-eks:environment", `"qa"`, "accepted values: dev, staging, prod, local"}},
 		{"malformed CIDR", map[string]string{"flask-eks:vpcCidr": "10.0.0.0/33"}, nil,

@@ -82,6 +82,7 @@ func readConfig(project, stack string, src configSource, today time.Time) (*Conf
 		c.Nodes = readNodes(r, c)
 	}
 	readAddons(r, c)
+	c.CostAssumptions = readCostAssumptions(r)
 
 	if c.ClusterMode == modeExisting {
 		if c.Cluster.KubeContext == "" {

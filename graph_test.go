@@ -36,11 +36,17 @@ var keyInputs = map[string][]string{
 // TestMain runs the tests or, given a tool flag, one review tool instead of any test: the
 // test binary is the tool, because the program it plans is this package's.
 //
-//	-graph STACK  the resource tree the program plans for that stack under mocks (make graph)
+//	-graph STACK             the resource tree the program plans for that stack under mocks (make graph)
+//	-estimate STACK          the stack's modeled time of a cold up and monthly cost (make estimate);
+//	                         with -estimate-json, as JSON
+//	-estimate-compare B,H    two JSON estimates of a stack compared, as Markdown (estimate.yml)
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if *graphStack != "" {
 		os.Exit(tool(func() error { return printGraph(os.Stdout, *graphStack) }))
+	}
+	if asked, err := estimateTool(os.Stdout); asked {
+		os.Exit(tool(func() error { return err }))
 	}
 	os.Exit(m.Run())
 }

@@ -199,12 +199,14 @@ func TestDependencies(t *testing.T) {
 		{"ExternalDNS waits for its Pod Identity association", externalDNS, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "external-dns"), true},
 		{"the app's ExternalSecret waits for the operator and its CRDs", externalSecret, eso, true},
 		{"the operator waits for its Pod Identity association", eso, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "external-secrets-controller"), true},
-		{"app release waits for its ExternalSecret", release, externalSecret, true},
-		{"app release waits for the secret's first version", release, rec.One(t, "aws:secretsmanager/secretVersion:SecretVersion", "external-secrets"), true},
+		// Only the app's pods need its Secret: the release installs beside the operator.
+		{"app release does not wait for its ExternalSecret", release, externalSecret, false},
+		{"app release does not wait for the operator", release, eso, false},
 		{"the ScaledObject waits for KEDA", scaledObject, kedaChart, true},
 		{"the ScaledObject waits for the app release", scaledObject, release, true},
 		{"app release does not wait for KEDA", release, kedaChart, false},
-		{"Grafana's Loki data source: monitoring waits for Loki", monRelease, loki, true},
+		{"Grafana's Loki data source is configuration: monitoring installs beside Loki", monRelease, loki, false},
+		{"Alloy waits for Loki", rec.One(t, "kubernetes:helm.sh/v4:Chart", "monitoring-logs-alloy"), loki, true},
 		{"Loki waits for its Pod Identity association", loki, rec.One(t, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "monitoring-logs-loki"), true},
 		{"app release does not wait for Loki", release, loki, false},
 		{"image build does not wait for the cluster", image, cluster, false},
@@ -224,7 +226,11 @@ func TestDependencies(t *testing.T) {
 }
 
 // TestNetworkDependencies: in a stack that makes its own network (dev), the cluster waits for
-// the private subnets and their egress, and the image for nothing of the network.
+// its private subnets but not for their egress: the control plane needs none. Nodes do, and
+// Auto Mode launches them only for pending pods, so the Kubernetes provider, and with it every
+// in-cluster object, waits for the NAT routes. Teardown runs the graph backwards: workloads go
+// before the NAT gateways, the cluster before its subnets. The image waits for nothing of the
+// network.
 func TestNetworkDependencies(t *testing.T) {
 	rec, err := runProgram(t, "dev", stackConfig(t, "dev"))
 	if err != nil {
@@ -233,13 +239,28 @@ func TestNetworkDependencies(t *testing.T) {
 	g := rec.Graph()
 	cluster := rec.One(t, "eks:index:Cluster", "cluster")
 	image := rec.One(t, "docker:index/image:Image", "image")
+	k8sProvider := rec.One(t, "pulumi:providers:kubernetes", "cluster")
+	natRoute := rec.One(t, "aws:ec2/route:Route", "network-private-eu-west-1c-default")
+	natGateway := rec.One(t, "aws:ec2/natGateway:NatGateway", "network-eu-west-1a")
+	privateSubnet := rec.One(t, "aws:ec2/subnet:Subnet", "network-private-eu-west-1a")
+	release := rec.One(t, "kubernetes:helm.sh/v3:Release", "app")
+	monRelease := rec.One(t, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")
+	externalDNS := rec.One(t, "kubernetes:helm.sh/v4:Chart", "external-dns")
 	for _, c := range []struct {
 		name     string
 		from, to pulumitest.Node
 		want     bool
 	}{
-		{"cluster waits for private NAT routes", cluster, rec.One(t, "aws:ec2/route:Route", "network-private-eu-west-1c-default"), true},
-		{"cluster waits for private subnets", cluster, rec.One(t, "aws:ec2/subnet:Subnet", "network-private-eu-west-1a"), true},
+		{"the cluster does not wait for the private NAT routes", cluster, natRoute, false},
+		{"the cluster does not wait for the NAT gateway", cluster, natGateway, false},
+		{"cluster waits for private subnets", cluster, privateSubnet, true},
+		{"the Kubernetes provider waits for the private NAT routes", k8sProvider, natRoute, true},
+		{"the Kubernetes provider waits for the cluster", k8sProvider, cluster, true},
+		{"app release waits for the private NAT routes", release, natRoute, true},
+		{"teardown: app release before the NAT gateway", release, natGateway, true},
+		{"teardown: monitoring release before the NAT gateway", monRelease, natGateway, true},
+		{"teardown: ExternalDNS before the NAT gateway", externalDNS, natGateway, true},
+		{"teardown: cluster before its subnets", cluster, privateSubnet, true},
 		{"image build does not wait for the VPC", image, rec.One(t, "aws:ec2/vpc:Vpc", "network"), false},
 	} {
 		if got := pulumitest.DependsOn(g, c.from.URN, c.to.URN); got != c.want {

@@ -83,10 +83,8 @@ type Secrets struct {
 	// name. The component marks them secret again in case they are not.
 	SecretKey  pulumi.StringInput
 	DBPassword pulumi.StringInput
-	// ExistingSecret names a Secret made elsewhere, with keys SECRET_KEY and DB_PASSWORD;
-	// ExistingSecretDependsOn is what makes it.
-	ExistingSecret          pulumi.StringInput
-	ExistingSecretDependsOn []pulumi.Resource
+	// ExistingSecret names a Secret made elsewhere, with keys SECRET_KEY and DB_PASSWORD.
+	ExistingSecret pulumi.StringInput
 	// Source, when set, makes the Secret in the app's namespace once that exists (External
 	// Secrets syncing it from AWS Secrets Manager); the pods then roll whenever its data changes.
 	Source SecretSource
@@ -94,12 +92,12 @@ type Secrets struct {
 
 // SecretSource makes the app's Secret, with keys SECRET_KEY and DB_PASSWORD, in the app's
 // namespace: the App calls SyncInto once it has created the namespace, with options that make
-// the App the parent of what it declares. SyncInto returns the Secret's name and what the
-// release must wait for (the ExternalSecret, which the operator turns into the Secret). The
-// signature uses only SDK types, so addons/externalsecrets implements it without importing
-// this package: the app knows nothing of the operator, and the operator nothing of the app.
+// the App the parent of what it declares. SyncInto returns the Secret's name; the release does
+// not wait for what makes it (see NewApp). The signature uses only SDK types, so
+// addons/externalsecrets implements it without importing this package: the app knows nothing
+// of the operator, and the operator nothing of the app.
 type SecretSource interface {
-	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (secretName pulumi.StringInput, ready []pulumi.Resource, err error)
+	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (secretName pulumi.StringInput, err error)
 }
 
 // PodIdentityArgs configures EKS Pod Identity for the app's ServiceAccount.
@@ -160,10 +158,16 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		releaseDeps = append(releaseDeps, association)
 	}
 
+	// The release does not wait for a Secret made elsewhere: its pods do. On a first install the
+	// release starts while External Secrets may still be installing; the pods stay in
+	// CreateContainerConfigError until the Secret exists and the kubelet starts them then,
+	// within the release's wait (Timeout). Waiting here would add the operator's whole install
+	// to the time before the app serves (docs/estimate.md). A Secret that never comes fails the
+	// release after Timeout, and Atomic rolls it back; the ExternalSecret itself is awaited
+	// until Ready, so `up` names the cause.
 	secretName := args.Secrets.ExistingSecret
-	releaseDeps = append(releaseDeps, args.Secrets.ExistingSecretDependsOn...)
 	if src := args.Secrets.Source; src != nil {
-		syncedName, ready, err := src.SyncInto(ctx, name, ns, pulumi.Parent(a), pulumi.Provider(args.Provider))
+		syncedName, err := src.SyncInto(ctx, name, ns, pulumi.Parent(a), pulumi.Provider(args.Provider))
 		if err != nil {
 			return nil, fmt.Errorf("app %q: syncing its Secret: %w", name, err)
 		}
@@ -171,7 +175,6 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 			return nil, fmt.Errorf("app %q: the secret source returned no Secret name", name)
 		}
 		secretName = syncedName
-		releaseDeps = append(releaseDeps, ready...)
 	}
 	if secretName == nil {
 		secret, err := appSecret(ctx, name, ns, args, k8s)

@@ -70,8 +70,11 @@ type ClusterArgs struct {
 	// find the public subnets by their kubernetes.io/role/elb tag instead.
 	VpcID            pulumi.StringInput
 	PrivateSubnetIDs pulumi.StringArrayInput
-	// EgressReady must exist before the cluster: nodes need NAT egress to join and pull images,
-	// and on destroy the cluster must go before it.
+	// EgressReady must exist before anything runs in the cluster: nodes need NAT egress to join
+	// and pull images, and Auto Mode launches nodes only for pending pods. The control plane
+	// needs none, so the cluster does not wait for it: the Kubernetes provider does, and with
+	// it every in-cluster object, which on destroy therefore goes before the routes and NAT
+	// gateways. (The cluster still goes before its subnets, whose IDs it takes.)
 	EgressReady []pulumi.Resource
 	// EndpointPublicAccess and PublicAccessCidrs control the public API endpoint. Private
 	// access is always on, so nodes reach the API server inside the VPC.
@@ -225,7 +228,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// Mode nodes, which this cluster has none of
 		// (https://docs.aws.amazon.com/eks/latest/userguide/auto-networking.html#dns-consider).
 		CorednsAddonOptions: &pulumieks.CoreDnsAddonOptionsArgs{Enabled: &corednsAddon},
-	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady), pulumi.Providers(providers...), pulumi.Protect(args.Protect))
+	}, pulumi.Parent(c), pulumi.Providers(providers...), pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating EKS cluster: %w", name, err)
 	}
@@ -237,7 +240,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	kubeconfig := pulumi.ToSecret(cluster.KubeconfigJson).(pulumi.StringOutput)
 	provider, err := kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: kubeconfig,
-	}, pulumi.Parent(c))
+	}, pulumi.Parent(c), pulumi.DependsOn(args.EgressReady))
 	if err != nil {
 		return nil, fmt.Errorf("eks cluster %q: creating Kubernetes provider: %w", name, err)
 	}

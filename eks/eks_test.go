@@ -52,7 +52,7 @@ func runCluster(t *testing.T, mutate func(*ClusterArgs), opts ...func(*pulumi.Co
 	t.Helper()
 	r := &clusterRun{m: pulumitest.New("flask-eks", "test")}
 	err := pulumitest.Run(t, r.m, nil, nil, func(ctx *pulumi.Context) error {
-		// A stand-in for the VPC's NAT routes, which the cluster must wait for.
+		// A stand-in for the VPC's NAT routes, which the cluster's workloads must wait for.
 		egress, err := kubernetes.NewProvider(ctx, "egress-stand-in", &kubernetes.ProviderArgs{})
 		if err != nil {
 			return err
@@ -123,8 +123,14 @@ func TestCluster(t *testing.T) {
 	if co := in["corednsAddonOptions"].ObjectValue(); co["enabled"].BoolValue() {
 		t.Errorf("corednsAddonOptions = %v, want the CoreDNS add-on disabled in Auto Mode", co)
 	}
-	if !slices.Contains(c.Dependencies, r.m.URN("", "pulumi:providers:kubernetes", "egress-stand-in")) {
-		t.Errorf("cluster does not wait for NAT egress: %v", c.Dependencies)
+	// The control plane needs no egress; everything that runs in the cluster waits for it
+	// through the Kubernetes provider.
+	egress := r.m.URN("", "pulumi:providers:kubernetes", "egress-stand-in")
+	if slices.Contains(c.Dependencies, egress) {
+		t.Errorf("the cluster waits for NAT egress, which only its nodes need: %v", c.Dependencies)
+	}
+	if p := r.m.One(t, "pulumi:providers:kubernetes", "cluster"); !slices.Contains(p.Dependencies, egress) {
+		t.Errorf("the Kubernetes provider does not wait for NAT egress: %v", p.Dependencies)
 	}
 	if c.Protect {
 		t.Error("the cluster is protected although Protect is off")

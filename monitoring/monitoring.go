@@ -210,8 +210,9 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 			return nil, fmt.Errorf("monitoring %q: %w", name, err)
 		}
 		m.LogsBucket = m.Logs.BucketName
-		// Grafana's Loki data source (grafanaValues) waits for Loki.
-		deps = append(deps, m.Logs.Loki)
+		// No wait for Loki: Grafana's Loki data source (grafanaValues) is only configuration,
+		// which Grafana uses once Loki answers, so the two installs run side by side and the
+		// slowest one (this release's) does not wait for Loki's.
 	}
 
 	values, err := toMap(buildValues(args))

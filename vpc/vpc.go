@@ -54,10 +54,11 @@ type Network struct {
 	PrivateSubnetIDs  pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
 	AvailabilityZones pulumi.StringArrayOutput `pulumi:"availabilityZones"`
 
-	// PrivateEgress holds the private routes to the NAT gateways and the route table
-	// associations. Nothing reads their outputs, but a cluster must depend on them: nodes need
-	// egress to join and pull images, and on destroy the cluster (and the ENIs and ALBs it
-	// owns) must go before the routes, NAT gateways and subnets.
+	// PrivateEgress holds the private routes to the NAT gateways, the route table associations
+	// and the S3 endpoint. Nothing reads their outputs, but whatever runs in a cluster must
+	// depend on them (the cluster's Kubernetes provider does): nodes need egress to join and
+	// pull images, and on destroy the workloads must go before the routes and NAT gateways. The
+	// control plane needs no egress, so the cluster itself does not wait for them.
 	PrivateEgress []pulumi.Resource
 	// PublicReady holds what an internet-facing load balancer in the public subnets needs: the
 	// subnets, their route table associations, the default route and the internet gateway. The

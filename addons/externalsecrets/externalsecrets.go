@@ -316,16 +316,16 @@ func (e *ExternalSecrets) declareNamespaces(ctx *pulumi.Context, name string) er
 // declares the SecretStore and the ExternalSecret in ns (see Store.SyncInto). The charts are
 // children of this component, whatever opts says; the store and the ExternalSecret follow
 // opts (the App's). A second call, for another namespace, is refused: the operators watch one.
-func (e *ExternalSecrets) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error) {
+func (e *ExternalSecrets) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, error) {
 	if ns == nil {
-		return nil, nil, fmt.Errorf("external-secrets: SyncInto needs the app's namespace")
+		return nil, fmt.Errorf("external-secrets: SyncInto needs the app's namespace")
 	}
 	if e.syncedFor != "" {
-		return nil, nil, fmt.Errorf("external-secrets: already syncing for %q; the operators watch one namespace", e.syncedFor)
+		return nil, fmt.Errorf("external-secrets: already syncing for %q; the operators watch one namespace", e.syncedFor)
 	}
 	e.syncedFor = name
 	if err := e.install(ctx, ns); err != nil {
-		return nil, nil, fmt.Errorf("external-secrets: %w", err)
+		return nil, fmt.Errorf("external-secrets: %w", err)
 	}
 	return e.Store().SyncInto(ctx, name, ns, opts...)
 }

@@ -90,14 +90,15 @@ func (s Store) awaitAnnotations() pulumi.StringMap {
 //     Secret TargetName, which it owns (creationPolicy Owner: garbage-collected with it) and
 //     keeps when the remote secret disappears (deletionPolicy Retain: pods keep starting).
 //
-// It returns TargetName and the ExternalSecret, which the app's release waits for.
-func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error) {
+// It returns TargetName. The app's pods, not its release, wait for the Secret; the
+// ExternalSecret is awaited until Ready, so `up` reports a Secret the operator cannot make.
+func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, error) {
 	s, err := s.withDefaults()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if ns == nil {
-		return nil, nil, fmt.Errorf("external-secrets store: a namespace is required")
+		return nil, fmt.Errorf("external-secrets store: a namespace is required")
 	}
 	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("flask-eks"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
 	store, err := apiextensions.NewCustomResource(ctx, name+"-secret-store", &apiextensions.CustomResourceArgs{
@@ -115,7 +116,7 @@ func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 		}},
 	}, append(opts, pulumi.DependsOn(s.Operator))...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the SecretStore: %w", err)
+		return nil, fmt.Errorf("creating the SecretStore: %w", err)
 	}
 	property := func(key string) pulumi.Map {
 		return pulumi.Map{
@@ -123,7 +124,7 @@ func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			"remoteRef": pulumi.Map{"key": s.RemoteKey, "property": pulumi.String(key)},
 		}
 	}
-	es, err := apiextensions.NewCustomResource(ctx, name+"-external-secret", &apiextensions.CustomResourceArgs{
+	if _, err := apiextensions.NewCustomResource(ctx, name+"-external-secret", &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(APIVersion),
 		Kind:       pulumi.String("ExternalSecret"),
 		Metadata: &metav1.ObjectMetaArgs{
@@ -141,11 +142,10 @@ func (s Store) SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, 
 			},
 			"data": pulumi.Array{property(SecretKeyProperty), property(DBPasswordProperty)},
 		}},
-	}, append(opts, pulumi.DependsOn(append([]pulumi.Resource{store}, s.Operator...)))...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("creating the ExternalSecret: %w", err)
+	}, append(opts, pulumi.DependsOn(append([]pulumi.Resource{store}, s.Operator...)))...); err != nil {
+		return nil, fmt.Errorf("creating the ExternalSecret: %w", err)
 	}
-	return pulumi.String(s.TargetName), []pulumi.Resource{es}, nil
+	return pulumi.String(s.TargetName), nil
 }
 
 // Both implement the app's SecretSource (app/app.go), by shape: this package does not import the app.
@@ -156,5 +156,5 @@ var (
 
 // secretSource is the app's SecretSource interface, restated here.
 type secretSource interface {
-	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, []pulumi.Resource, error)
+	SyncInto(ctx *pulumi.Context, name string, ns *corev1.Namespace, opts ...pulumi.ResourceOption) (pulumi.StringInput, error)
 }

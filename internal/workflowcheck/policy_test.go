@@ -147,13 +147,14 @@ func TestPulumiJobs(t *testing.T) {
 // Write tokens are rare, and none sits in a job with cloud credentials: each (workflow, job,
 // scope) that may write is listed here with the reason.
 var writeAllowed = map[[3]string]string{
-	{"preview.yml", "comment", "pull-requests"}: "the dev plan's comment, in a job that runs no pull request code",
-	{"deploy.yml", "comment", "pull-requests"}:  "the prod plan's comment, in a job that runs no pull request code",
-	{"drift.yml", "report", "issues"}:           "the drift issues, in a job without cloud credentials",
-	{"deploy.yml", "up", "id-token"}:            "OIDC",
-	{"deploy.yml", "preview", "id-token"}:       "OIDC",
-	{"preview.yml", "dev", "id-token"}:          "OIDC",
-	{"drift.yml", "detect", "id-token"}:         "OIDC",
+	{"preview.yml", "comment", "pull-requests"}:  "the dev plan's comment, in a job that runs no pull request code",
+	{"deploy.yml", "comment", "pull-requests"}:   "the prod plan's comment, in a job that runs no pull request code",
+	{"drift.yml", "report", "issues"}:            "the drift issues, in a job without cloud credentials",
+	{"estimate.yml", "comment", "pull-requests"}: "the estimate's comment, in a job that runs no pull request code and has no cloud credentials",
+	{"deploy.yml", "up", "id-token"}:             "OIDC",
+	{"deploy.yml", "preview", "id-token"}:        "OIDC",
+	{"preview.yml", "dev", "id-token"}:           "OIDC",
+	{"drift.yml", "detect", "id-token"}:          "OIDC",
 }
 
 func TestWriteTokensAreRare(t *testing.T) {
