@@ -112,3 +112,27 @@ func TestExternalDNS(t *testing.T) {
 		t.Errorf("values %v: the ServiceAccount must be the one the association names, the owner the stack", values)
 	}
 }
+
+// TestExternalDNSNotAwaited: the namespaces that hold Ingresses wait for ExternalDNS's chart (so
+// that it outlives them on destroy); an awaited chart would hold every release behind them back
+// by its whole install on a cold `up`.
+func TestExternalDNSNotAwaited(t *testing.T) {
+	m := pulumitest.New("flask-eks", "test")
+	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
+			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
+			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Only(t, "kubernetes:helm.sh/v4:Chart").Inputs["skipAwait"]; got != true {
+		t.Errorf("the chart's skipAwait is %v, want true", got)
+	}
+}

@@ -22,7 +22,15 @@ import (
 // registry, txtOwnerId, domainFilters, extraArgs, interval, env, serviceAccount.{create,name},
 // resources. policy is always set: chart 1.22.0 makes it required. TestChartValuesExist checks
 // the values against the chart in modules.ExternalDNSModule.
-var ExternalDNSChart = charts.Chart{Name: "external-dns", Repo: "https://kubernetes-sigs.github.io/external-dns/", Version: "1.21.1", SkipCRDs: true}
+//
+// The chart is not awaited (SkipAwait). The namespaces that hold Ingresses depend on it so that,
+// on destroy, ExternalDNS outlives them and deletes their records; Pulumi orders creation by the
+// same edge, so an awaited install (about 1.5 min with its first node) would hold the app's
+// release, External Secrets and kube-prometheus-stack back on a cold `up` (docs/estimate.md,
+// "The wait that stays"). Nothing in the `up` needs ExternalDNS running: it starts beside them,
+// and its work is checked where it shows, by the deploy's smoke test, which resolves the app's
+// name and fetches https://<domain>/ (.github/smoke-test).
+var ExternalDNSChart = charts.Chart{Name: "external-dns", Repo: "https://kubernetes-sigs.github.io/external-dns/", Version: "1.21.1", SkipCRDs: true, SkipAwait: true}
 
 // Where ExternalDNS runs, and the ServiceAccount its Pod Identity association names.
 const (

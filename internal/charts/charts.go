@@ -17,6 +17,9 @@ type Chart struct {
 	Name, Repo, Version string
 	// SkipCRDs leaves out the chart's crds/ directory (CRDs the program does not use).
 	SkipCRDs bool
+	// SkipAwait creates the chart's objects without waiting for them to become ready: for a
+	// chart that nothing in the `up` needs running, whose readiness is checked elsewhere.
+	SkipAwait bool
 }
 
 // Install deploys c into ns as a Pulumi Chart v4: rendered client-side and applied as ordinary
@@ -33,6 +36,7 @@ func Install(ctx *pulumi.Context, name string, c Chart, ns *corev1.Namespace, va
 		Namespace:      ns.Metadata.Name().Elem(),
 		Values:         values,
 		SkipCrds:       pulumi.Bool(c.SkipCRDs),
+		SkipAwait:      pulumi.Bool(c.SkipAwait),
 	}, append(opts, pulumi.Provider(provider))...)
 	if err != nil {
 		return nil, fmt.Errorf("installing chart %s %s: %w", c.Name, c.Version, err)

@@ -115,10 +115,10 @@ var PodStart = Duration{0.5, "estimate: the kubelet's retry of a pod waiting for
 func Durations(n *Node) (Duration, bool) {
 	switch {
 	case n.Type == typeRelease || n.Type == typeChart:
-		if d, ok := chartDurations[chartName(n)]; ok {
-			return d, true
+		if notAwaited(n) {
+			return Duration{kubeCall, "skipAwait: Pulumi creates the chart's objects and does not wait for its pods (one round of API calls)"}, true
 		}
-		return defaultChartDuration, true
+		return awaitedDuration(n), true
 	case strings.HasPrefix(n.Type, providerTypePrefix):
 		return Duration{0, "a provider instance: configured on the deploying machine, no cloud call"}, true
 	case strings.HasPrefix(n.Type, programComponentPkg):
@@ -126,6 +126,32 @@ func Durations(n *Node) (Duration, bool) {
 	}
 	d, ok := durations[n.Type]
 	return d, ok
+}
+
+// awaitedDuration is how long a chart or release takes until its pods are ready: its whole
+// install when Pulumi awaits it, and when its pods are ready when it does not (see Readiness).
+func awaitedDuration(n *Node) Duration {
+	if d, ok := chartDurations[chartName(n)]; ok {
+		return d
+	}
+	return defaultChartDuration
+}
+
+// notAwaited reports a chart or release declared with skipAwait: Pulumi is done with it once
+// its objects exist, and its pods become ready later, beside whatever comes next.
+func notAwaited(n *Node) bool {
+	b, _ := lookupAs[bool](n.Inputs, "skipAwait")
+	return b && (n.Type == typeRelease || n.Type == typeChart)
+}
+
+// Readiness is how long after its start a node's pods are ready: its duration, except for a
+// chart Pulumi does not await, whose pods take the awaited install's time all the same.
+func Readiness(n *Node) float64 {
+	if notAwaited(n) {
+		return awaitedDuration(n).Minutes
+	}
+	d, _ := Durations(n)
+	return d.Minutes
 }
 
 // chartName is the chart a Helm release or chart installs: the repository chart's name, or the

@@ -37,7 +37,7 @@ type Report struct {
 type Time struct {
 	// AppServing is when the app serves: its Helm release is done (its pods ready), its Ingress
 	// read back, and, with a domain, the certificate validated and ExternalDNS running to point
-	// the name at the ALB. The ALB's own provisioning after the Ingress and DNS propagation are
+	// the name at the ALB (its pods ready, though the `up` does not wait for them). The ALB's own provisioning after the Ingress and DNS propagation are
 	// outside the graph and not included.
 	AppServing float64 `json:"appServingMinutes"`
 	// WholeUp is when the last resource is done.
@@ -82,14 +82,14 @@ func Estimate(in Input) (*Report, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("the %s graph has no Helm release named %q: nothing says when the app serves", in.Stack, AppRelease)
 	}
-	serving, last := s.latest(targets), s.whole()
+	serving, last := s.latestReady(targets), s.whole()
 	r := &Report{Stack: in.Stack, Region: in.Region, Time: Time{
-		AppServing: round(s.finish[serving], 2), WholeUp: round(s.finish[last], 2),
-		AppPath: s.path(serving), CriticalPath: s.path(last),
+		AppServing: round(s.ready(serving), 2), WholeUp: round(s.finish[last], 2),
+		AppPath: s.readyPath(serving), CriticalPath: s.path(last),
 	}}
 	for _, u := range targets {
 		n := g.byURN[u]
-		r.Time.Serving = append(r.Time.Serving, Milestone{n.Type, n.Name, round(s.finish[u], 2)})
+		r.Time.Serving = append(r.Time.Serving, Milestone{n.Type, n.Name, round(s.ready(u), 2)})
 	}
 	r.Money.Usage = in.Usage
 	r.Money.Lines = []Line{}

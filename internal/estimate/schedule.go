@@ -29,6 +29,9 @@ const (
 	viaProvider   = "provider"
 	viaParent     = "parent"
 	viaGate       = "its pods mount Secret %s"
+	// viaNotAwaited marks a chart's link that lasts until its pods are ready, though the `up`
+	// does not wait for them (skipAwait).
+	viaNotAwaited = " (until its pods are ready; not awaited)"
 )
 
 // wait is one resource another waits for, and why.
@@ -228,6 +231,40 @@ func (s *schedule) path(urn string) []Link {
 		}
 		folded = nil
 		out = append(out, l)
+	}
+	return out
+}
+
+// ready is when a node's pods are ready: its finish, or, for a chart Pulumi does not await,
+// its start plus the awaited install's time (or its finish, should that come later).
+func (s *schedule) ready(urn string) float64 {
+	n := s.g.byURN[urn]
+	if !notAwaited(n) {
+		return s.finish[urn]
+	}
+	return max(s.finish[urn], s.start[urn]+Readiness(n))
+}
+
+// latestReady returns the URN among urns that is ready last (the first in order on a tie).
+func (s *schedule) latestReady(urns []string) string {
+	best := ""
+	for _, u := range urns {
+		if best == "" || s.ready(u) > s.ready(best) {
+			best = u
+		}
+	}
+	return best
+}
+
+// readyPath is path(urn), its last link lasting until the node is ready.
+func (s *schedule) readyPath(urn string) []Link {
+	out := s.path(urn)
+	if r := s.ready(urn); r > s.finish[urn] && len(out) > 0 {
+		l := &out[len(out)-1]
+		if l.Name == s.g.byURN[urn].Name {
+			l.Minutes, l.Finish = r-l.Start, r
+			l.Via += viaNotAwaited
+		}
 	}
 	return out
 }

@@ -203,6 +203,7 @@ func TestServingDefinition(t *testing.T) {
 		{"release and its Ingress read", nil, 1.5 + kubeCall},
 		{"certificate validated later", []Node{node(typeCertValidation, "cert", "", "", nil, slow)}, 2 + 2},
 		{"ExternalDNS running later", []Node{node(typeChart, "external-dns", "", "", map[string]any{"chart": "external-dns"}, slow)}, 2 + 1.5},
+		{"ExternalDNS not awaited, its pods ready later", []Node{node(typeChart, "external-dns", "", "", map[string]any{"chart": "external-dns", "skipAwait": true}, slow)}, 2 + 1.5},
 		{"other charts do not count", []Node{node(typeChart, "keda", "", "", map[string]any{"chart": "keda"}, slow)}, 1.5 + kubeCall},
 	}
 	for _, c := range cases {
@@ -211,8 +212,42 @@ func TestServingDefinition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := s.finish[s.latest(servingTargets(g))]; !near(got, c.want) {
+		if got := s.ready(s.latestReady(servingTargets(g))); !near(got, c.want) {
 			t.Errorf("%s: the app serves at %.3f, want %.3f", c.name, got, c.want)
 		}
+	}
+}
+
+// TestNotAwaitedChart: a chart declared with skipAwait is done for Pulumi once its objects exist,
+// so what depends on it starts seconds later; its pods are ready an install's time after its
+// start, and the path to serving shows that whole time on its link.
+func TestNotAwaitedChart(t *testing.T) {
+	dns := urn(typeChart, "external-dns")
+	ns := urn("kubernetes:core/v1:Namespace", "app")
+	nodes := []Node{
+		node(typeChart, "external-dns", "", "", map[string]any{"chart": "external-dns", "skipAwait": true}),
+		node("kubernetes:core/v1:Namespace", "app", "", "", nil, dns),
+		node(typeRelease, AppRelease, "", "", map[string]any{"chart": "./app/chart"}, ns),
+	}
+	s := scheduleOf(t, nodes)
+	if got, want := s.finish[dns], kubeCall; !near(got, want) {
+		t.Errorf("the chart is done at %.3f, want %.3f (its objects created, not awaited)", got, want)
+	}
+	if got, want := s.ready(dns), 1.5; !near(got, want) {
+		t.Errorf("its pods are ready at %.3f, want %.3f", got, want)
+	}
+	rel := urn(typeRelease, AppRelease)
+	if got, want := s.finish[rel], 2*kubeCall+1.5; !near(got, want) {
+		t.Errorf("the app's release is done at %.3f, want %.3f: it waits for the chart's objects only", got, want)
+	}
+	// The path to the chart's readiness shows the install's time, marked as not awaited.
+	p := s.readyPath(dns)
+	if last := p[len(p)-1]; !near(last.Minutes, 1.5) || !strings.Contains(last.Via, "not awaited") {
+		t.Errorf("the chart's link is %+v, want 1.5 min marked not awaited", last)
+	}
+	// Without skipAwait, the namespace and the release wait for the whole install.
+	nodes[0].Inputs = map[string]any{"chart": "external-dns"}
+	if got, want := scheduleOf(t, nodes).finish[rel], 1.5+kubeCall+1.5; !near(got, want) {
+		t.Errorf("awaited: the app's release is done at %.3f, want %.3f", got, want)
 	}
 }
