@@ -13,6 +13,7 @@ import (
 	"github.com/example/flask-eks/addons/keda"
 	"github.com/example/flask-eks/addons/metricsserver"
 	"github.com/example/flask-eks/app"
+	"github.com/example/flask-eks/eks"
 	"github.com/example/flask-eks/monitoring"
 )
 
@@ -25,10 +26,12 @@ type platformAddons struct {
 }
 
 // deployPlatformAddons declares External Secrets (when on), metrics-server, and ExternalDNS
-// (with a hosted zone). Each waits for the cluster's classes, like every workload.
+// (with a hosted zone), all on the platform NodePool. Each waits for the cluster's classes, like
+// every workload.
 func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*platformAddons, error) {
 	cluster := cloud.Cluster
 	classes := cluster.Classes.Resources()
+	platform := eks.PlatformPlacement()
 	api := cfg.apiServer()
 	p := &platformAddons{}
 	var err error
@@ -44,12 +47,13 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			APIServer:       api,
 			Protect:         cfg.prod(),
 			DependsOn:       classes,
+			Placement:       platform,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{
-		Provider: cluster.Provider, DependsOn: classes,
+		Provider: cluster.Provider, DependsOn: classes, Placement: platform,
 	}); err != nil {
 		return nil, err
 	}
@@ -62,6 +66,7 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			OwnerID:     cfg.namePrefix(),
 			APIServer:   api,
 			DependsOn:   classes,
+			Placement:   platform,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
 		}
@@ -123,6 +128,7 @@ func scaleApp(ctx *pulumi.Context, cfg *Config, cloud *awsHalf, w *workloads) (*
 		WatchNamespaceName: cfg.App.Namespace,
 		Replicas:           replicas,
 		DependsOn:          cloud.Cluster.Classes.Resources(),
+		Placement:          eks.PlatformPlacement(),
 	})
 	if err != nil {
 		return nil, err

@@ -175,8 +175,6 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 			[]string{"flask-eks:logs", "clusterMode existing", "S3"}},
 		{"log retention of zero days", map[string]string{"flask-eks:logRetentionDays": "0"}, nil,
 			[]string{"flask-eks:logRetentionDays", "0", "from 1 to 3650"}},
-		{"built-in pools off before the add-ons have a pool", map[string]string{"flask-eks:builtInNodePools": "false"}, nil,
-			[]string{"flask-eks:builtInNodePools", "leaves the platform add-ons without a pool", "accepted: true"}},
 		{"Spot in prod without the opt-in", map[string]string{"flask-eks:environment": "prod", "flask-eks:endpointPublicAccess": "false",
 			"flask-eks:appCapacityTypes": `["spot","on-demand"]`}, nil,
 			[]string{"flask-eks:appCapacityTypes", "includes spot in prod", "allowSpotInProd: true"}},
@@ -429,6 +427,33 @@ func TestProdAddonsOff(t *testing.T) {
 	}
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("all add-ons on: warnings %q; want none", cfg.Warnings)
+	}
+}
+
+// TestBuiltInNodePoolsExplained: off by default; on is accepted, with a warning that says what
+// the built-in pools cost and when they make sense.
+func TestBuiltInNodePoolsExplained(t *testing.T) {
+	values := validDev()
+	off, err := readConfig("flask-eks", "dev", mapConfig{values: values}, testToday())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Nodes.BuiltInPools {
+		t.Error("builtInNodePools defaults to true")
+	}
+	values["flask-eks:builtInNodePools"] = "true"
+	on, err := readConfig("flask-eks", "dev", mapConfig{values: values}, testToday())
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := slices.DeleteFunc(slices.Clone(on.Warnings), func(w string) bool { return slices.Contains(off.Warnings, w) })
+	if !on.Nodes.BuiltInPools || len(added) != 1 {
+		t.Fatalf("on: %v, warnings added %q; want one", on.Nodes.BuiltInPools, added)
+	}
+	for _, want := range []string{"builtInNodePools is true", "built-in NodeClass", "none of the stack's tags", "node role", "without a placement"} {
+		if !strings.Contains(added[0], want) {
+			t.Errorf("warning %q does not say %q", added[0], want)
+		}
 	}
 }
 

@@ -78,11 +78,12 @@ func readNodes(r *reader, c *Config) NodesConfig {
 	}
 	disruption(&n.Platform)
 
-	// Every pod needs a pool. The app tolerates the app pool's taint; the platform add-ons do
-	// not yet carry the platform pool's placement, so without the built-in general-purpose pool
-	// they would have none and stay pending.
-	if !n.BuiltInPools {
-		r.fail("builtInNodePools", "false leaves the platform add-ons without a pool (they are not yet placed on the platform pool); accepted: true")
+	// Every pod the program deploys is placed on the app or the platform pool
+	// (TestEveryPodHasAPool), so the built-in pools serve only what others deploy unplaced.
+	if n.BuiltInPools {
+		r.warn("builtInNodePools is true: Auto Mode's general-purpose and system pools run beside the app and platform pools, on the built-in NodeClass, " +
+			"whose nodes carry none of the stack's tags and whose root volumes are not encrypted with the stack's key. Every pod this program deploys runs on its own pools; " +
+			"keep true only for a cluster created with it (EKS does not let the node role change) or for workloads deployed outside this program without a placement")
 	}
 	for _, ct := range n.App.CapacityTypes {
 		if ct != eks.CapacitySpot && ct != eks.CapacityOnDemand {

@@ -51,8 +51,13 @@ type kubeTarget struct {
 	SecretSource app.SecretSource
 	// PrometheusClients are the namespaces whose pods may query Prometheus (KEDA's).
 	PrometheusClients []string
-	// AppPlacement puts the app's pods on the cluster's app NodePool; zero in existing mode.
-	AppPlacement eks.Placement
+	// AppPlacement puts the app's pods on the cluster's app NodePool, PlatformPlacement
+	// monitoring's on the platform NodePool, and EveryNode (tolerations only) monitoring's
+	// DaemonSets on every pool's nodes; all zero in existing mode, where the cluster's own
+	// nodes take the charts' defaults.
+	AppPlacement      eks.Placement
+	PlatformPlacement eks.Placement
+	EveryNode         eks.Placement
 	// ChartPath overrides the app chart's directory (default ./app/chart, relative to the
 	// project): the integration test deploys an edited copy.
 	ChartPath string
@@ -89,6 +94,10 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 		GrafanaSourceCIDRs: cloud.Network.PublicSubnetCIDRs,
 		SecretSource:       platform.secretSource(),
 		PrometheusClients:  prometheusClients(cfg),
+
+		// Monitoring runs on the platform pool, beside the other add-ons (addons.go).
+		PlatformPlacement: eks.PlatformPlacement(),
+		EveryNode:         eks.Placement{Tolerations: eks.EveryNodeTolerations()},
 	}
 	if cfg.Ingress.GrafanaExposure == grafanaInternal {
 		t.GrafanaSourceCIDRs = vpcCIDRs
@@ -208,6 +217,8 @@ func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.Monitori
 			ALBSourceCIDRs:   t.GrafanaSourceCIDRs,
 		},
 		NodeExporter:      cfg.Monitoring.NodeExporter,
+		Placement:         t.PlatformPlacement,
+		EveryNode:         t.EveryNode,
 		PrometheusClients: t.PrometheusClients,
 		NodeCIDRs:         t.NodeCIDRs,
 		APIServer:         t.APIServer,

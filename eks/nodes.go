@@ -13,6 +13,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/example/flask-eks/internal/kube"
 )
 
 // Node control in EKS Auto Mode is two kinds of object: one NodeClass (eks.amazonaws.com/v1:
@@ -90,19 +92,12 @@ type Taint struct {
 }
 
 // Toleration is a pod's toleration as a chart's values take it (core/v1 Toleration).
-type Toleration struct {
-	Key      string `json:"key,omitempty"`
-	Operator string `json:"operator,omitempty"`
-	Value    string `json:"value,omitempty"`
-	Effect   string `json:"effect,omitempty"`
-}
+type Toleration = kube.Toleration
 
 // Placement is what a pod needs to run on a pool's nodes: a nodeSelector that picks the pool,
-// and the tolerations of its taints.
-type Placement struct {
-	NodeSelector map[string]string
-	Tolerations  []Toleration
-}
+// and the tolerations of its taints. It is kube.Placement, the plain data the add-ons take, so
+// that they need not import this package.
+type Placement = kube.Placement
 
 // DisruptionBudget is one karpenter.sh/v1 budget: at most Nodes (a count or a percentage) of
 // the pool's nodes disrupted at once, for Reasons (all when empty), while Schedule (cron, UTC)

@@ -107,8 +107,3 @@ func (p PoolShape) Fits(nodeSelector map[string]string, tolerations []corev1.Tol
 	}
 	return nil
 }
-
-// Toleration is t as a core/v1 toleration.
-func (t Toleration) Core() corev1.Toleration {
-	return corev1.Toleration{Key: t.Key, Operator: corev1.TolerationOperator(t.Operator), Value: t.Value, Effect: corev1.TaintEffect(t.Effect)}
-}

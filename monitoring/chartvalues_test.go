@@ -28,8 +28,10 @@ import (
 //   - loki 18.11.0: https://github.com/grafana-community/helm-charts/blob/loki-18.11.0/charts/loki/values.yaml
 //   - alloy 1.11.1: https://github.com/grafana/alloy/blob/helm-chart/1.11.1/operations/helm/charts/alloy/values.yaml
 //
-// The program sets no key of the prometheus-node-exporter subchart, only its condition
-// nodeExporter.enabled; a key set under prometheus-node-exporter would fail here.
+//   - prometheus-node-exporter 4.56.1: https://github.com/prometheus-community/helm-charts/blob/prometheus-node-exporter-4.56.1/charts/prometheus-node-exporter/values.yaml
+//
+// Of the prometheus-node-exporter subchart the program sets only its condition
+// nodeExporter.enabled and the DaemonSet's tolerations.
 
 // declared is a chart's values as far as this program sets them: a key maps to the keys below
 // it, or to where the chart declares it.
@@ -49,9 +51,22 @@ var kubePrometheusStackKeys = declared{
 		"nodeExporterAlerting":   "L206",
 		"nodeExporterRecording":  "L207",
 	}},
-	"nodeExporter":       declared{"enabled": "L2712"},
-	"kube-state-metrics": declared{"collectorsExclude": "kube-state-metrics L471"},
-	"crds":               declared{"upgradeJob": declared{"enabled": "L40"}},
+	"nodeExporter":             declared{"enabled": "L2712"},
+	"prometheus-node-exporter": declared{"tolerations": "prometheus-node-exporter L471"},
+	"kube-state-metrics": declared{
+		"collectorsExclude": "kube-state-metrics L471",
+		"nodeSelector":      "kube-state-metrics L360",
+		"tolerations":       "kube-state-metrics L376",
+	},
+	"crds": declared{"upgradeJob": declared{"enabled": "L40", "nodeSelector": "L75", "tolerations": "L94"}},
+	"prometheusOperator": declared{
+		"nodeSelector": "L3434",
+		"tolerations":  "L3439",
+		"admissionWebhooks": declared{"patch": declared{
+			"nodeSelector": "L3144",
+			"tolerations":  "L3146",
+		}},
+	},
 	"prometheus": declared{"prometheusSpec": declared{
 		"serviceMonitorSelectorNilUsesHelmValues": "L4476",
 		"podMonitorSelectorNilUsesHelmValues":     "L4499",
@@ -61,14 +76,18 @@ var kubePrometheusStackKeys = declared{
 		"retention":                               "L4567",
 		"resources":                               "L4668",
 		"storageSpec":                             "L4675",
+		"nodeSelector":                            "L4421",
+		"tolerations":                             "L4354",
 	}},
 	"alertmanager": declared{
 		"enabled": "L402",
 		"config":  "L553",
 		"alertmanagerSpec": declared{
-			"secrets":   "L1033",
-			"storage":   "L1126",
-			"resources": "L1165",
+			"secrets":      "L1033",
+			"storage":      "L1126",
+			"nodeSelector": "L1160",
+			"resources":    "L1165",
+			"tolerations":  "L1198",
 		},
 	},
 	"grafana": declared{
@@ -97,6 +116,8 @@ var kubePrometheusStackKeys = declared{
 			"pathType":         "grafana L313",
 		},
 		"additionalDataSources": "L1625",
+		"nodeSelector":          "grafana L438",
+		"tolerations":           "grafana L443",
 	},
 }
 
@@ -131,6 +152,8 @@ var lokiKeys = declared{
 		"extraVolumeMounts": "L2040",
 		"extraVolumes":      "L2042",
 		"resources":         "L2045",
+		"nodeSelector":      "L2080",
+		"tolerations":       "L2082",
 		"persistence": declared{
 			"enabled":      "L2093",
 			"accessModes":  "L2095",
@@ -169,8 +192,9 @@ var alloyKeys = declared{
 		"resources":       "L137",
 	},
 	"controller": declared{
-		"type":    "L282",
-		"volumes": declared{"extra": "L480"},
+		"type":        "L282",
+		"tolerations": "L323",
+		"volumes":     declared{"extra": "L480"},
 	},
 	"rbac":           declared{"create": "L167", "rules": "L175", "clusterRules": "L214"},
 	"serviceAccount": declared{"create": "L233"},
@@ -189,6 +213,13 @@ var wholeMaps = map[string][]chartrender.WholeMap{
 		{Path: "grafana.grafana.ini", Why: "Grafana's grafana.ini, written section by section (grafana templates/_config.tpl)"},
 		{Path: "grafana.resources", Why: "Kubernetes ResourceRequirements of the Grafana container"},
 		{Path: "grafana.ingress.annotations", Why: "annotations of Grafana's Ingress, read by the AWS Load Balancer Controller"},
+		{Path: "prometheusOperator.nodeSelector", Why: "Kubernetes nodeSelector of the operator's pod"},
+		{Path: "prometheusOperator.admissionWebhooks.patch.nodeSelector", Why: "Kubernetes nodeSelector of the admission webhook's certificate Jobs"},
+		{Path: "crds.upgradeJob.nodeSelector", Why: "Kubernetes nodeSelector of the CRD upgrade Job (the crds subchart's upgradeJob)"},
+		{Path: "prometheus.prometheusSpec.nodeSelector", Why: "nodeSelector of the Prometheus object, for its pods"},
+		{Path: "alertmanager.alertmanagerSpec.nodeSelector", Why: "nodeSelector of the Alertmanager object, for its pods"},
+		{Path: "grafana.nodeSelector", Why: "Kubernetes nodeSelector of Grafana's pod"},
+		{Path: "kube-state-metrics.nodeSelector", Why: "Kubernetes nodeSelector of kube-state-metrics' pod"},
 	},
 	LokiChart.Name: {
 		{Path: "loki.limits_config", Why: "Loki's limits_config, written whole into config.yaml (values.yaml L385)"},
@@ -198,6 +229,7 @@ var wholeMaps = map[string][]chartrender.WholeMap{
 		{Path: "loki.analytics", Why: "Loki's analytics block, written whole into config.yaml (values.yaml L503)"},
 		{Path: "loki.containerSecurityContext", Why: "Kubernetes SecurityContext of Loki's containers"},
 		{Path: "singleBinary.resources", Why: "Kubernetes ResourceRequirements of the single binary"},
+		{Path: "singleBinary.nodeSelector", Why: "Kubernetes nodeSelector of the single binary's pod"},
 	},
 	AlloyChart.Name: {
 		{Path: "global.podSecurityContext", Why: "Kubernetes PodSecurityContext of Alloy's pods"},
@@ -207,9 +239,10 @@ var wholeMaps = map[string][]chartrender.WholeMap{
 }
 
 // withEverything sets every option that adds chart values: logs, a Slack receiver, Grafana's
-// host (grafana.ini server) and its Ingress.
+// host (grafana.ini server) and its Ingress, and the placements.
 func withEverything(a *MonitoringArgs) {
 	withLogs(a)
+	withPlacement(a)
 	a.Alerting = AlertingSettings{WebhookURL: pulumi.ToSecret(pulumi.String(webhookURL)).(pulumi.StringOutput), Slack: true}
 }
 
@@ -264,6 +297,11 @@ func TestChartValuesCatchTypos(t *testing.T) {
 		{LokiChart.Name, []string{"singleBinary", "persistence", "storageClass"}, "storageClassName"},
 		{LokiChart.Name, []string{"loki", "commonConfig", "replication_factor"}, "replicationFactor"},
 		{AlloyChart.Name, []string{"alloy", "mounts", "varlog"}, "varLog"},
+		{ChartName, []string{"prometheusOperator", "admissionWebhooks", "patch", "tolerations"}, "toleration"},
+		{ChartName, []string{"prometheus", "prometheusSpec", "nodeSelector"}, "nodeSelectors"},
+		{ChartName, []string{"prometheus-node-exporter", "tolerations"}, "toleration"},
+		{LokiChart.Name, []string{"singleBinary", "tolerations"}, "toleration"},
+		{AlloyChart.Name, []string{"controller", "tolerations"}, "toleration"},
 	} {
 		typo, err := chartrender.WithKeyRenamed(values[c.chart], c.path, c.typo)
 		if err != nil {

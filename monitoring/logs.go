@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/internal/charts"
+	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/podidentity"
 	"github.com/example/flask-eks/internal/s3policy"
 )
@@ -142,6 +143,9 @@ type LogsArgs struct {
 	DependsOn []pulumi.Resource
 	// Rules are the app's assets, for the ruler's rule file.
 	Rules assetParams
+	// Placement is where Loki runs; EveryNode lets Alloy, a DaemonSet, run on every node.
+	Placement kube.Placement
+	EveryNode kube.Placement
 }
 
 // Logs is the logs half of the monitoring stack.
@@ -221,6 +225,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 	lokiVals, err := toMap(buildLokiValues(lokiValuesInput{
 		Region: s.Region, RetentionDays: s.RetentionDays,
 		StorageClass: args.StorageClassName, StorageSize: s.StorageSize, Namespace: args.NamespaceName,
+		Placement: args.Placement,
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("logs %q: encoding Loki's values: %w", name, err)
@@ -239,7 +244,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("logs %q: %w", name, err)
 	}
 
-	alloyVals, err := buildAlloyValues(LokiURL(args.NamespaceName) + "/loki/api/v1/push")
+	alloyVals, err := buildAlloyValues(LokiURL(args.NamespaceName)+"/loki/api/v1/push", args.EveryNode)
 	if err != nil {
 		return nil, fmt.Errorf("logs %q: %w", name, err)
 	}

@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+
+	"github.com/example/flask-eks/internal/kube"
 )
 
 // The Loki and Alloy chart values this program sets, typed. Field names are the charts' keys; a
@@ -14,7 +16,7 @@ import (
 
 // Resource requests. Requests only, as for the rest of the stack (values.go): a memory limit
 // turns a burst of queries or a backlog of logs into an OOM-kill loop. They are what Auto
-// Mode's general-purpose pool sizes nodes by.
+// Mode sizes nodes by.
 var (
 	lokiRequests  = resources{CPU: "100m", Memory: "256Mi"}
 	alloyRequests = resources{CPU: "50m", Memory: "128Mi"}
@@ -193,13 +195,15 @@ type lokiRuler struct {
 	} `json:"wal"`
 }
 
-// lokiSingleBinary is singleBinary (L1876-).
+// lokiSingleBinary is singleBinary (L1876-). Its nodeSelector and tolerations (L2080, L2082)
+// come before defaults.* and loki.* (templates/_pod.tpl coalesces them in that order).
 type lokiSingleBinary struct {
 	Replicas          int             `json:"replicas"`
 	Persistence       lokiPersistence `json:"persistence"`
 	Resources         requests        `json:"resources"`
 	ExtraVolumes      []volume        `json:"extraVolumes"`
 	ExtraVolumeMounts []volumeMount   `json:"extraVolumeMounts"`
+	kube.Placement
 }
 
 type lokiPersistence struct {
@@ -232,6 +236,8 @@ type lokiValuesInput struct {
 	Region                               string
 	RetentionDays                        int
 	StorageClass, StorageSize, Namespace string
+	// Placement is where the single binary runs.
+	Placement kube.Placement
 }
 
 // buildLokiValues returns Loki's values. They hold no secret: no S3 keys (Pod Identity).
@@ -264,6 +270,7 @@ func buildLokiValues(in lokiValuesInput) lokiValues {
 	sb.Replicas = 1
 	sb.Persistence = lokiPersistence{Enabled: true, Size: in.StorageSize, StorageClass: in.StorageClass, AccessModes: []string{"ReadWriteOnce"}}
 	sb.Resources.Requests = lokiRequests
+	sb.Placement = in.Placement
 	// The ruler reads <directory>/<tenant>/*: the rule ConfigMap is mounted there. Loki's local
 	// rule store follows the ConfigMap volume's symlinks and skips its ..data directories
 	// (pkg/ruler/rulestore/local/local.go), and the kubelet refreshes the files when the
@@ -293,6 +300,8 @@ type alloyValues struct {
 		Volumes struct {
 			Extra []volume `json:"extra"`
 		} `json:"volumes"`
+		// controller.tolerations (L323): every pool's taints, so that a pod runs on every node.
+		Tolerations []kube.Toleration `json:"tolerations,omitempty"`
 	} `json:"controller"`
 	// global.podSecurityContext (templates/controllers/_pod.yaml): the image's alloy user (uid
 	// 473, created but "not set as default" in the Dockerfile at v1.18.1).
@@ -353,8 +362,9 @@ func alloyConfig(pushURL string) (string, error) {
 	return config, nil
 }
 
-// buildAlloyValues returns Alloy's values: a DaemonSet shipping to pushURL.
-func buildAlloyValues(pushURL string) (alloyValues, error) {
+// buildAlloyValues returns Alloy's values: a DaemonSet shipping to pushURL, with everyNode's
+// tolerations.
+func buildAlloyValues(pushURL string, everyNode kube.Placement) (alloyValues, error) {
 	var v alloyValues
 	config, err := alloyConfig(pushURL)
 	if err != nil {
@@ -367,6 +377,7 @@ func buildAlloyValues(pushURL string) (alloyValues, error) {
 		SizeLimit string `json:"sizeLimit"`
 	}{SizeLimit: alloyDataSize}
 	v.Controller.Volumes.Extra = []volume{data}
+	v.Controller.Tolerations = everyNode.Tolerations
 	v.Global.PodSecurityContext = restrictedPod(473)
 	a := &v.Alloy
 	a.ConfigMap.Create, a.ConfigMap.Content = true, config

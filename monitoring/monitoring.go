@@ -85,6 +85,12 @@ type MonitoringArgs struct {
 	Logs LogsSettings
 	// PrometheusClients are namespaces whose pods may query Prometheus (KEDA).
 	PrometheusClients []string
+	// Placement is where the stack's pods run: the operator and its admission and CRD upgrade
+	// Jobs, Prometheus, Alertmanager, Grafana, kube-state-metrics and Loki (the platform
+	// NodePool on EKS). EveryNode is for its DaemonSets, node-exporter and Alloy, which must
+	// run on every node of every pool (its tolerations only). Zero keeps the charts' defaults.
+	Placement kube.Placement
+	EveryNode kube.Placement
 }
 
 // PrometheusSettings size Prometheus.
@@ -205,6 +211,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		m.Logs, err = NewLogs(ctx, name+"-logs", &LogsArgs{
 			Settings: args.Logs, Provider: args.Provider, Namespace: ns, NamespaceName: args.Namespace,
 			StorageClassName: args.StorageClassName, DependsOn: args.ReleaseDependsOn, Rules: appAssetParams(args),
+			Placement: args.Placement, EveryNode: args.EveryNode,
 		}, pulumi.Parent(m))
 		if err != nil {
 			return nil, fmt.Errorf("monitoring %q: %w", name, err)

@@ -77,17 +77,36 @@ type chartValues struct {
 	DefaultRules          struct {
 		Rules map[string]bool `json:"rules"`
 	} `json:"defaultRules"`
-	// NodeExporter.Enabled is the condition of the prometheus-node-exporter subchart.
-	NodeExporter     toggle           `json:"nodeExporter"`
-	KubeStateMetrics kubeStateMetrics `json:"kube-state-metrics"`
-	CRDs             struct {
-		UpgradeJob toggle `json:"upgradeJob"`
+	// NodeExporter.Enabled is the condition of the prometheus-node-exporter subchart;
+	// PrometheusNodeExporter holds its DaemonSet's tolerations (prometheus-node-exporter
+	// values.yaml L471), which replace the subchart's default.
+	NodeExporter           toggle           `json:"nodeExporter"`
+	PrometheusNodeExporter *kube.Placement  `json:"prometheus-node-exporter,omitempty"`
+	KubeStateMetrics       kubeStateMetrics `json:"kube-state-metrics"`
+	// PrometheusOperator places the operator and its admission webhook's certificate Jobs
+	// (pre-/post-install hooks); nil without a placement.
+	PrometheusOperator *prometheusOperator `json:"prometheusOperator,omitempty"`
+	CRDs               struct {
+		// UpgradeJob is the CRD upgrade Job (a pre-upgrade hook) and its placement.
+		UpgradeJob struct {
+			Enabled bool `json:"enabled"`
+			kube.Placement
+		} `json:"upgradeJob"`
 	} `json:"crds"`
 	Prometheus struct {
 		PrometheusSpec prometheusSpec `json:"prometheusSpec"`
 	} `json:"prometheus"`
 	Alertmanager alertmanager `json:"alertmanager"`
 	Grafana      grafana      `json:"grafana"`
+}
+
+// prometheusOperator is the operator's placement (prometheusOperator.nodeSelector and
+// tolerations) and its admission webhook's patch Jobs' (admissionWebhooks.patch.*).
+type prometheusOperator struct {
+	kube.Placement
+	AdmissionWebhooks struct {
+		Patch kube.Placement `json:"patch"`
+	} `json:"admissionWebhooks"`
 }
 
 type toggle struct {
@@ -107,6 +126,7 @@ type requests struct {
 // need RBAC to read them) for metrics nobody charts.
 type kubeStateMetrics struct {
 	CollectorsExclude []string `json:"collectorsExclude"`
+	kube.Placement
 }
 
 // pvcSpec is a ReadWriteOnce claim; an empty StorageClassName is left out (the cluster's
@@ -150,6 +170,8 @@ type prometheusSpec struct {
 	Retention                               string              `json:"retention"`
 	Resources                               requests            `json:"resources"`
 	StorageSpec                             volumeClaimTemplate `json:"storageSpec"`
+	// The Prometheus object's nodeSelector and tolerations, which the operator gives its pods.
+	kube.Placement
 }
 
 type alertmanager struct {
@@ -163,6 +185,8 @@ type alertmanager struct {
 		// Secrets are mounted at /etc/alertmanager/secrets/<name>/: the receiver reads its URL
 		// from there, so it never enters the Helm values or the rendered config Secret.
 		Secrets []string `json:"secrets,omitempty"`
+		// The Alertmanager object's nodeSelector and tolerations, for its pods.
+		kube.Placement
 	} `json:"alertmanagerSpec"`
 }
 
@@ -198,6 +222,7 @@ type grafana struct {
 	GrafanaIni            map[string]map[string]any `json:"grafana.ini"`
 	Ingress               grafanaIngress            `json:"ingress"`
 	AdditionalDataSources []dataSource              `json:"additionalDataSources,omitempty"`
+	kube.Placement
 }
 
 // sidecar is a Grafana sidecar that loads labelled ConfigMaps, only from Grafana's namespace
@@ -307,15 +332,29 @@ func buildValues(args *MonitoringArgs) chartValues {
 	v.KubeStateMetrics.CollectorsExclude = []string{"secrets"}
 	v.CRDs.UpgradeJob.Enabled = true
 
+	// Every pod of the release runs where args.Placement says, Jobs included: a hook Job that
+	// finds no node holds the install. node-exporter, a DaemonSet, goes on every node.
+	v.KubeStateMetrics.Placement = args.Placement
+	v.CRDs.UpgradeJob.Placement = args.Placement
+	if !args.Placement.IsZero() {
+		v.PrometheusOperator = &prometheusOperator{Placement: args.Placement}
+		v.PrometheusOperator.AdmissionWebhooks.Patch = args.Placement
+	}
+	if args.NodeExporter && !args.EveryNode.IsZero() {
+		v.PrometheusNodeExporter = &kube.Placement{Tolerations: args.EveryNode.Tolerations}
+	}
+
 	p := &v.Prometheus.PrometheusSpec
 	p.Retention = args.Prometheus.Retention
 	p.Resources.Requests = prometheusRequests
 	p.StorageSpec = storage(args.StorageClassName, args.Prometheus.StorageSize)
+	p.Placement = args.Placement
 
 	v.Alertmanager.Enabled = true
 	v.Alertmanager.Config = alertmanagerConfigFor(args.Alerting)
 	v.Alertmanager.AlertmanagerSpec.Resources.Requests = alertmanagerRequests
 	v.Alertmanager.AlertmanagerSpec.Storage = storage(args.StorageClassName, alertmanagerStorageSize)
+	v.Alertmanager.AlertmanagerSpec.Placement = args.Placement
 	if args.Alerting.WebhookURL != nil {
 		v.Alertmanager.AlertmanagerSpec.Secrets = []string{AlertReceiverSecretName}
 	}
@@ -334,6 +373,7 @@ func grafanaValues(args *MonitoringArgs) grafana {
 	g.Persistence.AccessModes, g.Persistence.Size = []string{"ReadWriteOnce"}, args.Grafana.StorageSize
 	g.Persistence.StorageClassName = args.StorageClassName
 	g.Resources.Requests = grafanaRequests
+	g.Placement = args.Placement
 	g.Sidecar.Dashboards = sidecar{Enabled: true, Label: DashboardLabel, LabelValue: DashboardLabelValue, SearchNamespace: args.Namespace}
 	g.Sidecar.Datasources = sidecar{Enabled: true, SearchNamespace: args.Namespace}
 	g.GrafanaIni = map[string]map[string]any{

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
@@ -27,6 +28,7 @@ var externalDNSAfterRelease = [][]string{{"replicaCount"}, {"service", "enabled"
 var externalDNSWholeMaps = []chartrender.WholeMap{
 	{Path: "extraArgs", Why: "ExternalDNS command-line flags, each rendered as --<key>=<value> (templates/deployment.yaml)"},
 	{Path: "resources", Why: "Kubernetes ResourceRequirements of the ExternalDNS container"},
+	{Path: "nodeSelector", Why: "Kubernetes nodeSelector of the ExternalDNS pod (node label to value)"},
 }
 
 // externalDNSDefaults are the chart's values.yaml at 1.21.1, as Helm loads it.
@@ -61,6 +63,10 @@ func externalDNSValues(t *testing.T) map[string]any {
 		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
 			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
 			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
+			Placement: kube.Placement{
+				NodeSelector: map[string]string{"karpenter.sh/nodepool": "platform"},
+				Tolerations:  []kube.Toleration{{Key: "CriticalAddonsOnly", Operator: "Exists", Effect: "NoSchedule"}},
+			},
 		})
 		return err
 	})
@@ -91,6 +97,8 @@ func TestChartValuesExist(t *testing.T) {
 		{[]string{"txtOwnerId"}, "txtOwnerID"},
 		{[]string{"domainFilters"}, "domainFilter"},
 		{[]string{"interval"}, "replicaCount"},
+		{[]string{"tolerations"}, "toleration"},
+		{[]string{"nodeSelector"}, "nodeSelectors"},
 	} {
 		typo, err := chartrender.WithKeyRenamed(values, c.path, c.typo)
 		if err != nil {

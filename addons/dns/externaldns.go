@@ -20,8 +20,8 @@ import (
 // only for the crd source and registry, which this program does not use, and are skipped. Value
 // keys checked in charts/external-dns/values.yaml at that tag: provider.name, sources, policy,
 // registry, txtOwnerId, domainFilters, extraArgs, interval, env, serviceAccount.{create,name},
-// resources. policy is always set: chart 1.22.0 makes it required. TestChartValuesExist checks
-// the values against the chart in modules.ExternalDNSModule.
+// resources, nodeSelector, tolerations. policy is always set: chart 1.22.0 makes it required.
+// TestChartValuesExist checks the values against the chart in modules.ExternalDNSModule.
 //
 // The chart is not awaited (SkipAwait). The namespaces that hold Ingresses depend on it so that,
 // on destroy, ExternalDNS outlives them and deletes their records; Pulumi orders creation by the
@@ -51,6 +51,9 @@ type ExternalDNSArgs struct {
 	APIServer netpol.APIServer
 	// DependsOn are what the chart must wait for (the cluster's classes).
 	DependsOn []pulumi.Resource
+	// Placement is where ExternalDNS's pod runs (the platform NodePool on EKS); zero keeps the
+	// chart's defaults.
+	Placement kube.Placement
 }
 
 // ExternalDNS points the host names of the cluster's Ingresses at their ALBs.
@@ -107,9 +110,10 @@ func NewExternalDNS(ctx *pulumi.Context, name string, args *ExternalDNSArgs, opt
 }
 
 // ExternalDNSValues are the chart values: Ingresses only, this zone only (by name and ID),
-// records owned by OwnerID.
+// records owned by OwnerID, on the pool args.Placement names (nodeSelector and tolerations,
+// values.yaml L162 and L171 at the tag).
 func ExternalDNSValues(args *ExternalDNSArgs) pulumi.Map {
-	return pulumi.Map{
+	values := pulumi.Map{
 		"provider":      pulumi.Map{"name": pulumi.String("aws")},
 		"sources":       pulumi.ToStringArray([]string{"ingress"}),
 		"policy":        pulumi.String("sync"),
@@ -129,6 +133,10 @@ func ExternalDNSValues(args *ExternalDNSArgs) pulumi.Map {
 		},
 		"resources": pulumi.Map{"requests": pulumi.Map{"cpu": pulumi.String("20m"), "memory": pulumi.String("64Mi")}},
 	}
+	for k, v := range pulumi.ToMap(args.Placement.Values()) {
+		values[k] = v
+	}
+	return values
 }
 
 // ExternalDNSPolicy lets ExternalDNS read and change records in the one zone; listing zones

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/internal/charts"
+	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/netpol"
 )
 
@@ -80,10 +81,12 @@ func requests(cpu, memory, limit string) pulumi.Map {
 // scoped install is docs/guides/security-best-practices.md §4 there. The chart's security
 // contexts already meet "restricted"; they are set here anyway, so that a chart upgrade cannot
 // loosen them silently (the chart renders a security context only when it has keys besides
-// "enabled", and drops that key). Nothing here is secret.
-func OperatorValues(appNS pulumi.StringInput) pulumi.Map {
+// "enabled", and drops that key). Each of the three Deployments gets placement under its own
+// nodeSelector and tolerations (deployment.yaml, webhook-deployment.yaml and
+// cert-controller-deployment.yaml read them before global.*). Nothing here is secret.
+func OperatorValues(appNS pulumi.StringInput, placement kube.Placement) pulumi.Map {
 	component := func(cpu, memory, limit string) pulumi.Map {
-		return pulumi.Map{
+		m := pulumi.Map{
 			"podSecurityContext": pulumi.Map{
 				"enabled":        pulumi.Bool(true),
 				"runAsNonRoot":   pulumi.Bool(true),
@@ -92,6 +95,10 @@ func OperatorValues(appNS pulumi.StringInput) pulumi.Map {
 			"securityContext": restricted(pulumi.Map{"enabled": pulumi.Bool(true), "runAsUser": pulumi.Int(1000)}),
 			"resources":       requests(cpu, memory, limit),
 		}
+		for k, v := range pulumi.ToMap(placement.Values()) {
+			m[k] = v
+		}
+		return m
 	}
 	values := component("10m", "64Mi", "256Mi")
 	values["installCRDs"] = pulumi.Bool(true)
@@ -133,8 +140,27 @@ func OperatorValues(appNS pulumi.StringInput) pulumi.Map {
 // template's reloader.stakater.com/last-reloaded-from annotation, a field Pulumi's release
 // does not own, so a later `pulumi up` neither fights nor undoes it (README at the tag calls it
 // the GitOps-friendly strategy; "default" would be env-vars). Every key is checked in
-// deployments/kubernetes/chart/reloader/values.yaml and templates/ at chart-v2.2.16.
-func ReloaderValues(appNS pulumi.StringInput) pulumi.Map {
+// deployments/kubernetes/chart/reloader/values.yaml and templates/ at chart-v2.2.16;
+// placement goes under reloader.deployment.nodeSelector and tolerations (values.yaml L91, L128).
+func ReloaderValues(appNS pulumi.StringInput, placement kube.Placement) pulumi.Map {
+	deployment := pulumi.Map{
+		"replicas": pulumi.Int(1),
+		"securityContext": pulumi.Map{
+			"runAsNonRoot":   pulumi.Bool(true),
+			"runAsUser":      pulumi.Int(65534),
+			"seccompProfile": pulumi.Map{"type": pulumi.String("RuntimeDefault")},
+		},
+		// readOnlyRootFileSystem below adds readOnlyRootFilesystem and a /tmp emptyDir.
+		"containerSecurityContext": pulumi.Map{
+			"allowPrivilegeEscalation": pulumi.Bool(false),
+			"capabilities":             pulumi.Map{"drop": pulumi.ToStringArray([]string{"ALL"})},
+			"runAsNonRoot":             pulumi.Bool(true),
+		},
+		"resources": requests("10m", "64Mi", "256Mi"),
+	}
+	for k, v := range pulumi.ToMap(placement.Values()) {
+		deployment[k] = v
+	}
 	return pulumi.Map{"reloader": pulumi.Map{
 		"watchGlobally":          pulumi.Bool(false),
 		"namespaces":             pulumi.Array{appNS},
@@ -147,21 +173,7 @@ func ReloaderValues(appNS pulumi.StringInput) pulumi.Map {
 		"enableHA":               pulumi.Bool(false),
 		"rbac":                   pulumi.Map{"enabled": pulumi.Bool(true)},
 		"serviceAccount":         pulumi.Map{"create": pulumi.Bool(true), "name": pulumi.String(ReloaderServiceAccount)},
-		"deployment": pulumi.Map{
-			"replicas": pulumi.Int(1),
-			"securityContext": pulumi.Map{
-				"runAsNonRoot":   pulumi.Bool(true),
-				"runAsUser":      pulumi.Int(65534),
-				"seccompProfile": pulumi.Map{"type": pulumi.String("RuntimeDefault")},
-			},
-			// readOnlyRootFileSystem above adds readOnlyRootFilesystem and a /tmp emptyDir.
-			"containerSecurityContext": pulumi.Map{
-				"allowPrivilegeEscalation": pulumi.Bool(false),
-				"capabilities":             pulumi.Map{"drop": pulumi.ToStringArray([]string{"ALL"})},
-				"runAsNonRoot":             pulumi.Bool(true),
-			},
-			"resources": requests("10m", "64Mi", "256Mi"),
-		},
+		"deployment":             deployment,
 	}}
 }
 

@@ -46,13 +46,19 @@ var operatorKeys = map[string]any{
 	"podSecurityContext": "L271",
 	"securityContext":    restrictedKeys(275),
 	"resources":          "L287",
+	"nodeSelector":       "L439",
+	"tolerations":        "L441",
 	"webhook": map[string]any{
 		"port":               "L550",
+		"nodeSelector":       "L563",
+		"tolerations":        "L615",
 		"podSecurityContext": "L728",
 		"securityContext":    restrictedKeys(732),
 		"resources":          "L744",
 	},
 	"certController": map[string]any{
+		"nodeSelector":       "L800",
+		"tolerations":        "L805",
 		"podSecurityContext": "L940",
 		"securityContext":    restrictedKeys(944),
 		"resources":          "L956",
@@ -90,8 +96,12 @@ var wholeMaps = map[string][]chartrender.WholeMap{
 		{Path: "webhook.resources", Why: "Kubernetes ResourceRequirements of the webhook"},
 		{Path: "certController.podSecurityContext", Why: "Kubernetes PodSecurityContext of the cert controller, less the chart's own enabled flag"},
 		{Path: "certController.resources", Why: "Kubernetes ResourceRequirements of the cert controller"},
+		{Path: "nodeSelector", Why: "Kubernetes nodeSelector of the controller (node label to value)"},
+		{Path: "webhook.nodeSelector", Why: "Kubernetes nodeSelector of the webhook"},
+		{Path: "certController.nodeSelector", Why: "Kubernetes nodeSelector of the cert controller"},
 	},
 	ReloaderChart.Name: {
+		{Path: "reloader.deployment.nodeSelector", Why: "Kubernetes nodeSelector of the Reloader pod (values.yaml declares it empty)"},
 		{Path: "reloader.deployment.containerSecurityContext", Why: "Kubernetes SecurityContext of the Reloader container"},
 		{Path: "reloader.deployment.resources", Why: "Kubernetes ResourceRequirements of the Reloader container"},
 	},
@@ -159,6 +169,9 @@ func TestChartValuesExist(t *testing.T) {
 		{OperatorChart.Name, []string{"webhook", "securityContext", "readOnlyRootFilesystem"}, "readOnlyRootFileSystem"},
 		{ReloaderChart.Name, []string{"reloader", "ignoreConfigMaps"}, "ignoreConfigmaps"},
 		{ReloaderChart.Name, []string{"reloader", "readOnlyRootFileSystem"}, "readOnlyRootFilesystem"},
+		{OperatorChart.Name, []string{"webhook", "tolerations"}, "toleration"},
+		{OperatorChart.Name, []string{"certController", "nodeSelector"}, "nodeSelectors"},
+		{ReloaderChart.Name, []string{"reloader", "deployment", "tolerations"}, "toleration"},
 	} {
 		typo, err := chartrender.WithKeyRenamed(values[c.chart], c.path, c.typo)
 		if err != nil {

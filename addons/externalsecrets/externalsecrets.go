@@ -65,6 +65,10 @@ type Args struct {
 	// Protect protects the key and the secret from deletion by Pulumi, and gives both the
 	// longest deletion windows (30 days instead of 7). For prod.
 	Protect bool
+	// Placement is where the operators' pods run (ESO's controller, webhook and cert
+	// controller, and Reloader): the platform NodePool's selector and toleration on EKS. Zero
+	// keeps the charts' defaults.
+	Placement kube.Placement
 	// DependsOn are what the charts must wait for (the cluster's StorageClass, IngressClass, …).
 	DependsOn []pulumi.Resource
 }
@@ -353,12 +357,12 @@ func (e *ExternalSecrets) install(ctx *pulumi.Context, ns *corev1.Namespace) err
 	// The association first: EKS injects credentials only into pods created after it.
 	deps := append([]pulumi.Resource{e.Role.Association, ns}, e.args.DependsOn...)
 	var err error
-	e.Operator, err = charts.Install(ctx, base, OperatorChart, e.operatorNS, OperatorValues(appNS), e.args.Provider,
+	e.Operator, err = charts.Install(ctx, base, OperatorChart, e.operatorNS, OperatorValues(appNS, e.args.Placement), e.args.Provider,
 		pulumi.Parent(e), pulumi.DependsOn(deps))
 	if err != nil {
 		return err
 	}
-	e.Reloader, err = charts.Install(ctx, base+"-reloader", ReloaderChart, e.reloaderNS, ReloaderValues(appNS), e.args.Provider,
+	e.Reloader, err = charts.Install(ctx, base+"-reloader", ReloaderChart, e.reloaderNS, ReloaderValues(appNS, e.args.Placement), e.args.Provider,
 		pulumi.Parent(e), pulumi.DependsOn(append([]pulumi.Resource{ns}, e.args.DependsOn...)))
 	return err
 }

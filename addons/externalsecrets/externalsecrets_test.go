@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/example/flask-eks/app"
+	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
@@ -28,6 +29,12 @@ const (
 	esType         = "kubernetes:external-secrets.io/v1:ExternalSecret"
 	policyType     = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 )
+
+// testPlacement is a pool's placement as main.go passes the platform pool's.
+var testPlacement = kube.Placement{
+	NodeSelector: map[string]string{"karpenter.sh/nodepool": "platform"},
+	Tolerations:  []kube.Toleration{{Key: "CriticalAddonsOnly", Operator: "Exists", Effect: "NoSchedule"}},
+}
 
 // deployment is one run of the component with the real App consuming its Source, as main.go
 // composes them.
@@ -49,6 +56,7 @@ func deploy(t *testing.T, protect bool) *deployment {
 		e, err := New(ctx, "external-secrets", &Args{
 			Provider: p, ClusterName: pulumi.String(prefix), Region: pulumitest.Region, NamePrefix: prefix,
 			RefreshInterval: "5m", APIServer: netpol.APIServer{ServiceAddress: serviceAddress, CIDRs: []string{vpcCIDR}}, Protect: protect,
+			Placement: testPlacement,
 		})
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ package keda
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -84,6 +85,9 @@ type Args struct {
 	Replicas int
 	// DependsOn are what the chart must wait for (the cluster's classes).
 	DependsOn []pulumi.Resource
+	// Placement is where KEDA's three Deployments run (the platform NodePool on EKS); zero
+	// keeps the chart's defaults.
+	Placement kube.Placement
 }
 
 // Prometheus is where KEDA's operator finds the metrics it scales on: the in-cluster URL its
@@ -123,8 +127,8 @@ func Existing(prometheusURL string) *KEDA {
 //     the operator to Prometheus;
 //   - resource requests on every container (EKS Auto Mode sizes nodes by requests) and the
 //     restricted security context, stated in full;
-//   - no node selector but the chart's kubernetes.io/os=linux and no tolerations, so that the
-//     pods land on Auto Mode's general-purpose pool;
+//   - args.Placement's node selector (beside the chart's kubernetes.io/os=linux) and
+//     tolerations on all three Deployments: on EKS, the platform NodePool;
 //   - the least privilege the chart offers: Secrets readable in namespace keda only (no trigger
 //     here authenticates with one), no wildcard scale permissions (Deployments and StatefulSets
 //     keep theirs), and WatchNamespace.
@@ -210,7 +214,10 @@ func (r resources) values() map[string]any {
 // rbac.enabledCustomScaledRefKinds (330), image.pullPolicy (45), securityContext.{operator,
 // metricServer,webhooks} (467-499), podSecurityContext.{operator,metricServer,webhooks}
 // (501-524), resources.{operator,metricServer,webhooks} (546-570),
-// permissions.{metricServer,operator}.restrict.secret (917, 922), enableServiceLinks (955).
+// permissions.{metricServer,operator}.restrict.secret (917, 922), enableServiceLinks (955),
+// and the placement of all three parts: nodeSelector (572) and tolerations (574), which each
+// Deployment reads unless its own operator/metricsServer/webhooks.* is set
+// (templates/*/deployment.yaml: `.Values.<part>.nodeSelector | default .Values.nodeSelector`).
 // TestChartValuesExist checks them against that chart, which the tests render from the module
 // proxy (modules.KEDAChartsModule).
 func chartValues(args *Args) map[string]any {
@@ -231,7 +238,7 @@ func chartValues(args *Args) map[string]any {
 		"seccompProfile":           map[string]any{"type": "RuntimeDefault"},
 	}
 	pod := map[string]any{"runAsNonRoot": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}
-	return map[string]any{
+	values := map[string]any{
 		"crds": map[string]any{"install": true},
 		// "" watches every namespace.
 		"watchNamespace": args.WatchNamespaceName,
@@ -263,6 +270,8 @@ func chartValues(args *Args) map[string]any {
 		},
 		"enableServiceLinks": false,
 	}
+	maps.Copy(values, args.Placement.Values())
+	return values
 }
 
 // networkPolicies open, on top of the namespace baseline (default deny; DNS and the API server):

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
@@ -39,6 +40,12 @@ const (
 // testAPIServer is the API server as main.go describes it: the `kubernetes` Service's address
 // and the VPC.
 var testAPIServer = netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{vpcCIDR}}
+
+// testPlacement is a pool's placement as main.go passes the platform pool's.
+var testPlacement = kube.Placement{
+	NodeSelector: map[string]string{"karpenter.sh/nodepool": "platform"},
+	Tolerations:  []kube.Toleration{{Key: "CriticalAddonsOnly", Operator: "Exists", Effect: "NoSchedule"}},
+}
 
 var testScaling = Scaling{MinReplicas: 2, MaxReplicas: 10, TargetRequestsPerSecond: 50}
 
@@ -88,7 +95,7 @@ func deployNamed(t *testing.T, scaling Scaling, hpaName string) *deployment {
 		}
 		d.keda, err = New(ctx, "keda", &Args{
 			Provider: p, APIServer: testAPIServer, Prometheus: testPrometheus,
-			WatchNamespace: ns, WatchNamespaceName: appNamespace,
+			WatchNamespace: ns, WatchNamespaceName: appNamespace, Placement: testPlacement,
 		})
 		if err != nil {
 			return err
@@ -172,7 +179,7 @@ func strict(t *testing.T, obj map[string]any, into any) {
 
 // TestKEDAChart renders the pinned chart with the values the program passes, and checks what
 // the cluster would run: every container with requests and the restricted security context,
-// schedulable on Auto Mode's general-purpose pool, the one external-metrics APIService, and the
+// placed as Args.Placement says, the one external-metrics APIService, and the
 // least-privilege RBAC that WatchNamespace and the secret restriction give.
 func TestKEDAChart(t *testing.T) {
 	d := deploy(t, testScaling)
@@ -187,11 +194,11 @@ func TestKEDAChart(t *testing.T) {
 		if dep.Spec.Template.Labels["app"] != name {
 			t.Errorf("%s: pod label app=%q; the NetworkPolicies select app=%s", name, dep.Spec.Template.Labels["app"], name)
 		}
-		if len(spec.Tolerations) != 0 || spec.Affinity != nil || spec.PriorityClassName != "" {
-			t.Errorf("%s: tolerations %v, affinity %v, priority %q; want none, for the general-purpose pool", name, spec.Tolerations, spec.Affinity, spec.PriorityClassName)
+		if len(spec.Tolerations) != 1 || spec.Tolerations[0] != testPlacement.Tolerations[0].Core() || spec.Affinity != nil || spec.PriorityClassName != "" {
+			t.Errorf("%s: tolerations %v, affinity %v, priority %q; want only the placement's toleration", name, spec.Tolerations, spec.Affinity, spec.PriorityClassName)
 		}
-		if len(spec.NodeSelector) != 1 || spec.NodeSelector["kubernetes.io/os"] != "linux" {
-			t.Errorf("%s: node selector %v, want only kubernetes.io/os=linux", name, spec.NodeSelector)
+		if want := map[string]string{"kubernetes.io/os": "linux", "karpenter.sh/nodepool": "platform"}; !maps.Equal(spec.NodeSelector, want) {
+			t.Errorf("%s: node selector %v, want %v (the chart's and the placement's)", name, spec.NodeSelector, want)
 		}
 		if spec.HostNetwork {
 			t.Errorf("%s: on the host network", name)
@@ -310,20 +317,23 @@ func TestChartValuesExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if unknown := chartrender.UnknownValues(chartValues(&Args{Replicas: 2, WatchNamespaceName: appNamespace}), ch.Values, freeForm); len(unknown) != 0 {
+	if unknown := chartrender.UnknownValues(chartValues(&Args{Replicas: 2, WatchNamespaceName: appNamespace, Placement: testPlacement}), ch.Values, freeForm); len(unknown) != 0 {
 		t.Errorf("values not in the chart's values.yaml: %v", unknown)
 	}
 	// The check itself catches a typo, and one below a known key.
-	typos := map[string]any{"webhook": map[string]any{}, "operator": map[string]any{"replicas": 2}}
-	if unknown := chartrender.UnknownValues(typos, ch.Values, freeForm); !slices.Equal(unknown, []string{"operator.replicas", "webhook"}) {
+	typos := map[string]any{"webhook": map[string]any{}, "operator": map[string]any{"replicas": 2}, "toleration": []any{}}
+	if unknown := chartrender.UnknownValues(typos, ch.Values, freeForm); !slices.Equal(unknown, []string{"operator.replicas", "toleration", "webhook"}) {
 		t.Errorf("typos found: %v", unknown)
 	}
 }
 
 // freeForm: below securityContext.<part>, podSecurityContext.<part>, resources.<part> and
 // podDisruptionBudget.<part> goes a Kubernetes object of free form (a security context,
-// resources, a disruption budget's spec), so any key.
+// resources, a disruption budget's spec), and below nodeSelector node labels, so any key.
 func freeForm(path string) bool {
+	if strings.HasPrefix(path, "nodeSelector.") {
+		return true
+	}
 	return strings.Count(path, ".") >= 2 && slices.ContainsFunc(
 		[]string{"securityContext.", "podSecurityContext.", "resources.", "podDisruptionBudget."},
 		func(prefix string) bool { return strings.HasPrefix(path, prefix) })

@@ -2,6 +2,7 @@ package metricsserver
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
@@ -25,6 +27,12 @@ const (
 	chartType     = "kubernetes:helm.sh/v4:Chart"
 	namespaceType = "kubernetes:core/v1:Namespace"
 )
+
+// testPlacement is a pool's placement as main.go passes the platform pool's.
+var testPlacement = kube.Placement{
+	NodeSelector: map[string]string{"karpenter.sh/nodepool": "platform"},
+	Tolerations:  []kube.Toleration{{Key: "CriticalAddonsOnly", Operator: "Exists", Effect: "NoSchedule"}},
+}
 
 // chartDir is Chart's chart at its release tag, from the module proxy (modules.MetricsServerModule).
 func chartDir(t testing.TB) string {
@@ -107,9 +115,10 @@ func TestNewWithoutProviderFails(t *testing.T) {
 // TestRenderedChartIsHighlyAvailable renders the chart at the pinned tag with the component's
 // values and checks what the API server would get: two replicas that may not share a node (the
 // anti-affinity must select the Deployment's own pods, or it is a no-op), a budget over the
-// same pods that lets one go at a time, a rolling update of one at a time, and requests.
+// same pods that lets one go at a time, a rolling update of one at a time, requests, and the
+// placement's node selector and tolerations.
 func TestRenderedChartIsHighlyAvailable(t *testing.T) {
-	manifests, err := chartrender.Render(chartDir(t), chartValues(), Chart.Name, Namespace, "v1.35.0")
+	manifests, err := chartrender.Render(chartDir(t), chartValues(testPlacement), Chart.Name, Namespace, "v1.35.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +171,10 @@ func TestRenderedChartIsHighlyAvailable(t *testing.T) {
 	if sel, err := apimetav1.LabelSelectorAsSelector(pdb.Spec.Selector); err != nil || !sel.Matches(podLabels) {
 		t.Errorf("budget selector %v does not select the pods %v (%v)", pdb.Spec.Selector, podLabels, err)
 	}
+	if spec := deploy.Spec.Template.Spec; !maps.Equal(spec.NodeSelector, testPlacement.NodeSelector) ||
+		len(spec.Tolerations) != 1 || spec.Tolerations[0] != testPlacement.Tolerations[0].Core() {
+		t.Errorf("node selector %v, tolerations %v; want the placement's", spec.NodeSelector, spec.Tolerations)
+	}
 	req := deploy.Spec.Template.Spec.Containers[0].Resources.Requests
 	if req.Cpu().String() != "100m" || req.Memory().String() != "200Mi" {
 		t.Errorf("requests %v, want cpu 100m, memory 200Mi", req)
@@ -178,11 +191,22 @@ func TestChartValuesExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	freeForm := func(path string) bool {
-		return slices.ContainsFunc([]string{"affinity.", "updateStrategy.", "resources."},
+		return slices.ContainsFunc([]string{"affinity.", "updateStrategy.", "resources.", "nodeSelector."},
 			func(prefix string) bool { return strings.HasPrefix(path, prefix) })
 	}
-	if unknown := chartrender.UnknownValues(chartValues(), ch.Values, freeForm); len(unknown) != 0 {
+	values := chartValues(testPlacement)
+	if unknown := chartrender.UnknownValues(values, ch.Values, freeForm); len(unknown) != 0 {
 		t.Errorf("values not in the chart's values.yaml: %v", unknown)
+	}
+	// A misspelt key fails the check.
+	for path, typo := range map[string]string{"tolerations": "toleration", "nodeSelector": "nodeSelectors"} {
+		v, err := chartrender.WithKeyRenamed(values, []string{path}, typo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unknown := chartrender.UnknownValues(v, ch.Values, freeForm); !slices.Equal(unknown, []string{typo}) {
+			t.Errorf("with %s: unknown %v, want only it", typo, unknown)
+		}
 	}
 }
 

@@ -49,7 +49,8 @@ type workload struct {
 	// hostAntiAffinity is the path whose presence means one node per replica.
 	hostAntiAffinity string
 	// nodeSelector is the path of the pods' nodeSelector, whose karpenter.sh/nodepool names
-	// the NodePool they run on; without one they run on the built-in general-purpose pool.
+	// the NodePool they run on (the program places every pod but a DaemonSet's on its app or
+	// platform pool); a pod that selects none runs on the built-in general-purpose pool.
 	nodeSelector string
 }
 
@@ -65,37 +66,37 @@ var chartWorkloads = map[string]chartRule{
 		{name: "app", requests: "resources.requests", replicas: "replicaCount", defaultReplicas: 1, zoneSpread: true, nodeSelector: "nodeSelector"},
 	}},
 	"kube-prometheus-stack": {"charts/kube-prometheus-stack/values.yaml at tag kube-prometheus-stack-88.5.3 (prometheusSpec.replicas, alertmanagerSpec.replicas 1; prometheusOperator.resources, kube-state-metrics 8.4.0 and prometheus-node-exporter 4.56.1 resources {}: no requests)", []workload{
-		{name: "prometheus", requests: "prometheus.prometheusSpec.resources.requests", replicas: "prometheus.prometheusSpec.replicas", defaultReplicas: 1},
-		{name: "alertmanager", requests: "alertmanager.alertmanagerSpec.resources.requests", replicas: "alertmanager.alertmanagerSpec.replicas", defaultReplicas: 1, enabled: "alertmanager.enabled"},
-		{name: "grafana", requests: "grafana.resources.requests", replicas: "grafana.replicas", defaultReplicas: 1, enabled: "grafana.enabled"},
-		{name: "prometheus-operator", requests: "prometheusOperator.resources.requests", defaultReplicas: 1},
-		{name: "kube-state-metrics", requests: "kube-state-metrics.resources.requests", replicas: "kube-state-metrics.replicas", defaultReplicas: 1},
+		{name: "prometheus", requests: "prometheus.prometheusSpec.resources.requests", replicas: "prometheus.prometheusSpec.replicas", defaultReplicas: 1, nodeSelector: "prometheus.prometheusSpec.nodeSelector"},
+		{name: "alertmanager", requests: "alertmanager.alertmanagerSpec.resources.requests", replicas: "alertmanager.alertmanagerSpec.replicas", defaultReplicas: 1, enabled: "alertmanager.enabled", nodeSelector: "alertmanager.alertmanagerSpec.nodeSelector"},
+		{name: "grafana", requests: "grafana.resources.requests", replicas: "grafana.replicas", defaultReplicas: 1, enabled: "grafana.enabled", nodeSelector: "grafana.nodeSelector"},
+		{name: "prometheus-operator", requests: "prometheusOperator.resources.requests", defaultReplicas: 1, nodeSelector: "prometheusOperator.nodeSelector"},
+		{name: "kube-state-metrics", requests: "kube-state-metrics.resources.requests", replicas: "kube-state-metrics.replicas", defaultReplicas: 1, nodeSelector: "kube-state-metrics.nodeSelector"},
 		{name: "node-exporter", requests: "prometheus-node-exporter.resources.requests", perNode: true, enabled: "nodeExporter.enabled"},
 	}},
 	"loki": {"the values set singleBinary.replicas and resources (chart loki 18.11.0)", []workload{
-		{name: "loki", requests: "singleBinary.resources.requests", replicas: "singleBinary.replicas", defaultReplicas: 1},
+		{name: "loki", requests: "singleBinary.resources.requests", replicas: "singleBinary.replicas", defaultReplicas: 1, nodeSelector: "singleBinary.nodeSelector"},
 	}},
 	"alloy": {"the values set controller.type daemonset and alloy.resources (chart alloy 1.11.1)", []workload{
 		{name: "alloy", requests: "alloy.resources.requests", defaultReplicas: 1, perNodeWhen: "controller.type=daemonset"},
 	}},
 	"metrics-server": {"the values set replicas, resources and a required anti-affinity on kubernetes.io/hostname (chart metrics-server 3.13.1)", []workload{
-		{name: "metrics-server", requests: "resources.requests", replicas: "replicas", defaultReplicas: 1, hostAntiAffinity: "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"},
+		{name: "metrics-server", requests: "resources.requests", replicas: "replicas", defaultReplicas: 1, hostAntiAffinity: "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution", nodeSelector: "nodeSelector"},
 	}},
 	"external-dns": {"charts/external-dns/templates/deployment.yaml at tag external-dns-helm-chart-1.21.1: replicas: 1", []workload{
-		{name: "external-dns", requests: "resources.requests", defaultReplicas: 1},
+		{name: "external-dns", requests: "resources.requests", defaultReplicas: 1, nodeSelector: "nodeSelector"},
 	}},
 	"external-secrets": {"deploy/charts/external-secrets/values.yaml at tag helm-chart-2.9.0: replicaCount, webhook.replicaCount, certController.replicaCount 1", []workload{
-		{name: "external-secrets", requests: "resources.requests", replicas: "replicaCount", defaultReplicas: 1},
-		{name: "external-secrets-webhook", requests: "webhook.resources.requests", replicas: "webhook.replicaCount", defaultReplicas: 1},
-		{name: "external-secrets-cert-controller", requests: "certController.resources.requests", replicas: "certController.replicaCount", defaultReplicas: 1},
+		{name: "external-secrets", requests: "resources.requests", replicas: "replicaCount", defaultReplicas: 1, nodeSelector: "nodeSelector"},
+		{name: "external-secrets-webhook", requests: "webhook.resources.requests", replicas: "webhook.replicaCount", defaultReplicas: 1, nodeSelector: "webhook.nodeSelector"},
+		{name: "external-secrets-cert-controller", requests: "certController.resources.requests", replicas: "certController.replicaCount", defaultReplicas: 1, nodeSelector: "certController.nodeSelector"},
 	}},
 	"reloader": {"the values set reloader.deployment.replicas and resources (chart reloader 2.2.16)", []workload{
-		{name: "reloader", requests: "reloader.deployment.resources.requests", replicas: "reloader.deployment.replicas", defaultReplicas: 1},
+		{name: "reloader", requests: "reloader.deployment.resources.requests", replicas: "reloader.deployment.replicas", defaultReplicas: 1, nodeSelector: "reloader.deployment.nodeSelector"},
 	}},
 	"keda": {"the values set operator, metricsServer and webhooks replicaCount and resources (chart keda 2.20.2)", []workload{
-		{name: "keda-operator", requests: "resources.operator.requests", replicas: "operator.replicaCount", defaultReplicas: 1},
-		{name: "keda-metrics-apiserver", requests: "resources.metricServer.requests", replicas: "metricsServer.replicaCount", defaultReplicas: 1},
-		{name: "keda-admission-webhooks", requests: "resources.webhooks.requests", replicas: "webhooks.replicaCount", defaultReplicas: 1},
+		{name: "keda-operator", requests: "resources.operator.requests", replicas: "operator.replicaCount", defaultReplicas: 1, nodeSelector: "nodeSelector"},
+		{name: "keda-metrics-apiserver", requests: "resources.metricServer.requests", replicas: "metricsServer.replicaCount", defaultReplicas: 1, nodeSelector: "nodeSelector"},
+		{name: "keda-admission-webhooks", requests: "resources.webhooks.requests", replicas: "webhooks.replicaCount", defaultReplicas: 1, nodeSelector: "nodeSelector"},
 	}},
 }
 

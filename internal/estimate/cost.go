@@ -80,6 +80,8 @@ var costRules = map[string]string{
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":                                          "free: IAM has no charge",
 	"aws:iam/policy:Policy":                                                                      "free: IAM has no charge",
 	"aws:eks/podIdentityAssociation:PodIdentityAssociation":                                      "free: EKS Pod Identity has no charge of its own (https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html)",
+	"aws:eks/accessEntry:AccessEntry":                                                            "free: an access entry is part of the cluster; EKS charges by cluster hour and by the nodes Auto Mode manages (https://aws.amazon.com/eks/pricing/)",
+	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation":                                    "free: an access entry is part of the cluster; EKS charges by cluster hour and by the nodes Auto Mode manages (https://aws.amazon.com/eks/pricing/)",
 	"aws:acm/certificate:Certificate":                                                            "free: public ACM certificates have no charge (https://aws.amazon.com/certificate-manager/pricing/)",
 	"aws:acm/certificateValidation:CertificateValidation":                                        "free: a wait for validation, not a resource",
 	"aws:route53/record:Record":                                                                  "free: records in the team's existing hosted zone (looked up, not created); queries are billed per million and not modeled",

@@ -49,6 +49,8 @@ var durations = map[string]Duration{
 	"aws:ec2/vpcEndpoint:VpcEndpoint":                           {15.0 / 60, "a gateway endpoint: the provider waits for state \"available\" and the route-table entries (estimate: seconds)"},
 	"eks:index:Cluster":                                         {10, srcIssue + "; AWS: \"cluster provisioning takes several minutes\" (https://docs.aws.amazon.com/eks/latest/userguide/create-cluster.html); pulumi-eks's component also adds the OIDC provider and access entries, seconds each"},
 	"aws:eks/podIdentityAssociation:PodIdentityAssociation":     {awsCall, srcOneCall},
+	"aws:eks/accessEntry:AccessEntry":                           {awsCall, srcOneCall},
+	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation":   {awsCall, srcOneCall},
 	"aws:iam/role:Role":                                         {awsCall, srcOneCall},
 	"aws:iam/rolePolicy:RolePolicy":                             {awsCall, srcOneCall},
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":         {awsCall, srcOneCall},
