@@ -57,7 +57,7 @@ func buildCache(j *Job) string {
 			if s.With["cache"] != true {
 				return "with actions/setup-go without cache: true"
 			}
-			if s.With["cache-dependency-path"] != "go.sum" {
+			if deps, _ := s.With["cache-dependency-path"].(string); !strings.Contains(deps, "go.sum") {
 				return "with an actions/setup-go cache not keyed on go.sum"
 			}
 			return ""
