@@ -38,7 +38,7 @@ test-contract:
 # loopback, and the objects of each add-on against the real API server. INTEGRATION_PKGS lists
 # every package with tests under the integration build tag, whose names all start with
 # TestIntegration (TestEveryIntegrationTestRuns checks both; docs/testing.md shows this list).
-INTEGRATION_PKGS = ./internal/kubetest ./eks ./addons/externalsecrets ./addons/keda .
+INTEGRATION_PKGS = ./internal/kubetest ./internal/charts ./eks ./addons/externalsecrets ./addons/keda .
 test-integration:
 	$(call TOOLS_ENV,pulumi pulumi-kubernetes kube-apiserver etcd reloader) && \
 	  $(GO) test -tags integration -count=1 -timeout 30m -p 1 -run '^TestIntegration' -v $(INTEGRATION_PKGS)

@@ -13,10 +13,10 @@ import (
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/example/flask-eks/internal/charts"
 	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/podidentity"
 )
@@ -121,7 +121,7 @@ type App struct {
 	// Namespace and Release are exposed for dependencies: objects in the namespace are deleted
 	// before it.
 	Namespace *corev1.Namespace
-	Release   *helmv3.Release
+	Release   *charts.Release
 }
 
 // NewApp declares the app's namespace, its Secret, Pod Identity, the Helm release and its URL.
@@ -185,7 +185,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	}
 
 	values := releaseValues(args, secretName, chartDigest)
-	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
+	release, err := charts.NewRelease(ctx, name, &charts.ReleaseArgs{
 		Name:      pulumi.String(args.Settings.ReleaseName),
 		Chart:     pulumi.String(args.ChartPath),
 		Namespace: ns.Metadata.Name().Elem(),

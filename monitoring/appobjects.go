@@ -3,10 +3,10 @@ package monitoring
 import (
 	"fmt"
 
+	"github.com/example/flask-eks/internal/charts"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -16,7 +16,7 @@ import (
 // PrometheusRule. All wait for the release, which installs the CRDs, the operator's admission
 // webhook and Grafana's dashboard sidecar; the app itself never waits for monitoring. The
 // PodMonitor also depends on the app's namespace, so that it is deleted before it.
-func newAppObjects(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *MonitoringArgs, release *helmv3.Release,
+func newAppObjects(ctx *pulumi.Context, name string, ns *corev1.Namespace, args *MonitoringArgs, release *charts.Release,
 	k8s func(...pulumi.ResourceOption) []pulumi.ResourceOption,
 ) error {
 	assets, err := renderAssets(appAssetParams(args))

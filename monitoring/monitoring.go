@@ -12,11 +12,11 @@ import (
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/example/flask-eks/internal/charts"
 	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/netpol"
 )
@@ -142,7 +142,7 @@ type Monitoring struct {
 
 	// Release is the kube-prometheus-stack Helm release; it installs the monitoring.coreos.com
 	// CRDs, so anything that creates a PodMonitor or PrometheusRule depends on it.
-	Release *helmv3.Release
+	Release *charts.Release
 	// Namespace is the monitoring namespace.
 	Namespace *corev1.Namespace
 	// Logs is the logs half (Loki, Alloy, the log bucket); nil when Logs is off.
@@ -233,14 +233,14 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	// and does not run hooks, so the webhook could be left without a valid certificate and the
 	// CRDs never upgraded. A Release runs the real Helm install, hooks included; Atomic rolls
 	// the whole install back if any part of it fails.
-	release, err := helmv3.NewRelease(ctx, name+"-kube-prometheus-stack", &helmv3.ReleaseArgs{
-		Name:           pulumi.String(ReleaseName),
-		Chart:          pulumi.String(ChartName),
-		Version:        pulumi.String(ChartVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
-		Namespace:      ns.Metadata.Name(),
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
+	release, err := charts.NewRelease(ctx, name+"-kube-prometheus-stack", &charts.ReleaseArgs{
+		Name:          pulumi.String(ReleaseName),
+		Chart:         pulumi.String(ChartName),
+		Version:       pulumi.String(ChartVersion),
+		Repo:          pulumi.String(ChartRepo),
+		Namespace:     ns.Metadata.Name(),
+		Atomic:        pulumi.Bool(true),
+		CleanupOnFail: pulumi.Bool(true),
 		// Covers EBS provisioning and Auto Mode launching nodes for the stack.
 		Timeout:    pulumi.Int(900),
 		MaxHistory: pulumi.Int(5),
@@ -350,7 +350,7 @@ func newAlertReceiver(ctx *pulumi.Context, name string, ns *corev1.Namespace, ur
 
 // grafanaURL is Grafana's address: from its host when one is configured (known at preview),
 // else from the ALB's name read back from the Ingress the chart creates.
-func grafanaURL(ctx *pulumi.Context, name string, g GrafanaSettings, release *helmv3.Release,
+func grafanaURL(ctx *pulumi.Context, name string, g GrafanaSettings, release *charts.Release,
 	k8s func(...pulumi.ResourceOption) []pulumi.ResourceOption,
 ) (pulumi.StringOutput, error) {
 	switch {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/charts"
 	"github.com/example/flask-eks/internal/kube"
 	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/netpol"
@@ -87,7 +87,7 @@ func deployNamed(t *testing.T, scaling Scaling, hpaName string) *deployment {
 		if err != nil {
 			return err
 		}
-		release, err := helmv3.NewRelease(ctx, "app", &helmv3.ReleaseArgs{
+		release, err := charts.NewRelease(ctx, "app", &charts.ReleaseArgs{
 			Name: pulumi.String(appRelease), Chart: pulumi.String("../../app/chart"), Namespace: pulumi.String(appNamespace),
 		}, pulumi.Provider(p))
 		if err != nil {

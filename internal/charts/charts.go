@@ -1,6 +1,7 @@
 // Package charts pins the third-party Helm charts the program installs to published releases
-// and installs them: one Chart value per pin (name, repository, version), and Install, which
-// deploys a pinned chart as a Pulumi Chart v4.
+// and installs them: one Chart value per pin (name, repository, version), Install, which
+// deploys a pinned chart as a Pulumi Chart v4, and Release, a Helm release (the real `helm
+// install`, hooks included) for charts that need one.
 package charts
 
 import (

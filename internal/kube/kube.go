@@ -7,11 +7,11 @@ import (
 	"fmt"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/example/flask-eks/internal/charts"
 	"github.com/example/flask-eks/internal/netpol"
 )
 
@@ -68,15 +68,15 @@ func ReadIngress(ctx *pulumi.Context, name string, id pulumi.IDOutput, opts ...p
 // ReleaseIngressHostname reads back the Ingress that a Helm release created, named
 // ingressName(release name) in the release's namespace, and returns its load balancer hostname
 // ("" until the controller has written one). The read waits for the release.
-func ReleaseIngressHostname(ctx *pulumi.Context, name string, release *helmv3.Release, ingressName func(release string) string,
+func ReleaseIngressHostname(ctx *pulumi.Context, name string, release *charts.Release, ingressName func(release string) string,
 	opts ...pulumi.ResourceOption,
 ) (pulumi.StringOutput, error) {
-	id := pulumi.All(release.Status.Namespace(), release.Status.Name()).ApplyT(func(v []any) pulumi.ID {
-		ns, rel := v[0].(*string), v[1].(*string)
-		if ns == nil || rel == nil {
+	id := pulumi.All(release.StatusNamespace(), release.StatusName()).ApplyT(func(v []any) pulumi.ID {
+		ns, rel := v[0].(string), v[1].(string)
+		if ns == "" || rel == "" {
 			return ""
 		}
-		return pulumi.ID(*ns + "/" + ingressName(*rel))
+		return pulumi.ID(ns + "/" + ingressName(rel))
 	}).(pulumi.IDOutput)
 	ing, err := ReadIngress(ctx, name, id, append(opts, pulumi.DependsOn([]pulumi.Resource{release}))...)
 	if err != nil {
