@@ -45,9 +45,15 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			NamePrefix:      cfg.namePrefix(),
 			RefreshInterval: cfg.App.SecretsRefreshInterval,
 			APIServer:       api,
-			Protect:         cfg.prod(),
-			DependsOn:       classes,
-			Placement:       platform,
+			// The viewers are the drift roles, whose refresh reads the secret's first version.
+			Principals: externalsecrets.Principals{
+				Deployer:   cfg.Cluster.DeployPrincipalArn,
+				BreakGlass: cfg.App.SecretsBreakGlassPrincipalArn,
+				Refreshers: cfg.Cluster.ViewerPrincipalArns,
+			},
+			Protect:   cfg.prod(),
+			DependsOn: classes,
+			Placement: platform,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
 		}
