@@ -74,7 +74,8 @@ func TestProdSecretPrincipals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyPolicy, ok := m.Only(t, "aws:kms/key:Key").Inputs["policy"].(string)
+	keyNode := m.One(t, "aws:kms/key:Key", "external-secrets")
+	keyPolicy, ok := keyNode.Inputs["policy"].(string)
 	if !ok {
 		t.Fatal("prod's app-secret key has no key policy of its own: KMS's default lets IAM policies grant it to anyone")
 	}
@@ -84,7 +85,7 @@ func TestProdSecretPrincipals(t *testing.T) {
 	first := strings.TrimPrefix(version.ID, secretNode.ID+"|")
 	secret := iampolicy.MustParse(m.Only(t, "aws:secretsmanager/secretPolicy:SecretPolicy").Inputs["policy"].(string))
 	all := iampolicy.MustParse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
-	keyArn := "arn:aws:kms:eu-west-1:123456789012:key/" + m.Only(t, "aws:kms/key:Key").ID
+	keyArn := "arn:aws:kms:eu-west-1:123456789012:key/" + keyNode.ID
 	reads := func(principal, versionID string) bool {
 		sub := iampolicy.Subject{ARN: principal, Identity: []*iampolicy.Policy{all}}
 		get := iampolicy.Request{Action: "secretsmanager:GetSecretValue", Resource: secretNode.ID,

@@ -420,11 +420,14 @@ func privateEndpoint() map[string]string {
 	}
 }
 
-// allAddons turns on the three platform add-ons, as prod does.
+// allAddons turns on the three platform add-ons, as prod does, with the principals that
+// External Secrets' key policy names.
 func allAddons() map[string]string {
 	return map[string]string{
 		"flask-eks:externalSecrets": "true", "flask-eks:logs": "true", "flask-eks:keda": "true",
 		"flask-eks:appReplicas": "2", "flask-eks:appMaxReplicas": "4",
+		"flask-eks:deployPrincipalArn":            "arn:aws:iam::123456789012:role/deploy",
+		"flask-eks:secretsBreakGlassPrincipalArn": "arn:aws:iam::123456789012:role/break-glass",
 	}
 }
 
