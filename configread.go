@@ -343,7 +343,7 @@ func arnAccount(arn string) string {
 // reservedNamespaces are namespaces the app may not take: Kubernetes' own, and those of the
 // platform components this program installs.
 func reservedNamespaces() []string {
-	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoring.Namespace,
+	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoring.Namespace, monitoring.NodeExporterNamespace,
 		externalsecrets.OperatorNamespace, externalsecrets.ReloaderNamespace, keda.Namespace, dns.ExternalDNSNamespace}
 }
 
