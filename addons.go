@@ -45,9 +45,15 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			NamePrefix:      cfg.namePrefix(),
 			RefreshInterval: cfg.App.SecretsRefreshInterval,
 			APIServer:       api,
-			Protect:         cfg.prod(),
-			DependsOn:       classes,
-			Placement:       platform,
+			// The viewers are the drift roles, whose refresh reads the secret's first version.
+			Principals: externalsecrets.Principals{
+				Deployer:   cfg.Cluster.DeployPrincipalArn,
+				BreakGlass: cfg.App.SecretsBreakGlassPrincipalArn,
+				Refreshers: cfg.Cluster.ViewerPrincipalArns,
+			},
+			Protect:   cfg.prod(),
+			DependsOn: classes,
+			Placement: platform,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
 		}
@@ -64,14 +70,37 @@ func deployPlatformAddons(ctx *pulumi.Context, cfg *Config, cloud *awsHalf) (*pl
 			Region:      cfg.Region,
 			Zone:        cloud.Zone,
 			OwnerID:     cfg.namePrefix(),
-			APIServer:   api,
-			DependsOn:   classes,
-			Placement:   platform,
+			// Only the internet-facing ALBs get records: an internal ALB's name in a public
+			// zone would publish the VPC's addresses and where the dashboards are.
+			IngressClasses: publicClasses(cfg),
+			Hosts:          publicHosts(cfg),
+			APIServer:      api,
+			DependsOn:      classes,
+			Placement:      platform,
 		}, cloud.withProvider()); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// publicClasses are the IngressClasses of the internet-facing ALBs: the app's, and Grafana's
+// when it is public.
+func publicClasses(cfg *Config) []string {
+	if cfg.Ingress.GrafanaExposure == grafanaPublic {
+		return []string{publicALBClass, grafanaALBClass}
+	}
+	return []string{publicALBClass}
+}
+
+// publicHosts are the host names of the Ingresses of publicClasses: the app's domain, and
+// Grafana's when Grafana is public.
+func publicHosts(cfg *Config) []string {
+	hosts := []string{cfg.Ingress.Domain}
+	if cfg.Ingress.GrafanaExposure == grafanaPublic && cfg.Ingress.GrafanaDomain != "" {
+		hosts = append(hosts, cfg.Ingress.GrafanaDomain)
+	}
+	return hosts
 }
 
 // secretSource is where the app's Secret comes from: External Secrets, or nil for a Secret

@@ -103,6 +103,7 @@ func deployAWS(ctx *pulumi.Context, cfg *Config) (*awsHalf, error) {
 		LogTypes:                  cfg.Cluster.LogTypes,
 		AdminPrincipalArns:        cfg.Cluster.AdminPrincipalArns,
 		ViewerPrincipalArns:       cfg.Cluster.ViewerPrincipalArns,
+		ViewOnlyPrincipalArns:     cfg.Cluster.ViewOnlyPrincipalArns,
 		StorageClassName:          storageClassName,
 		ALBs:                      albClasses(cfg, certificateArn),
 		AccessLogDays:             cfg.Ingress.AccessLogDays,

@@ -83,11 +83,15 @@ type ClusterConfig struct {
 	APIAccessSecurityGroupIDs []string
 	LogTypes                  []string
 	// AdminPrincipalArns get cluster-admin, ViewerPrincipalArns read-only access including
-	// Secrets (CI previews read Helm's release records). Neither lists the principal that
-	// creates the cluster: EKS gives it an admin entry of its own.
-	AdminPrincipalArns  []string
-	ViewerPrincipalArns []string
-	KubeContext         string
+	// Secrets (the drift roles: a refresh reads Helm's release records),
+	// ViewOnlyPrincipalArns read-only access without Secrets (the preview roles). None lists
+	// the principal that creates the cluster, DeployPrincipalArn: EKS gives it an admin entry
+	// of its own.
+	AdminPrincipalArns    []string
+	ViewerPrincipalArns   []string
+	ViewOnlyPrincipalArns []string
+	DeployPrincipalArn    string
+	KubeContext           string
 }
 
 // RegistryConfig shapes the ECR repository.
@@ -118,6 +122,8 @@ type AppConfig struct {
 	// External Secrets every SecretsRefreshInterval (a Go duration such as "5m").
 	ExternalSecrets        bool
 	SecretsRefreshInterval string
+	// SecretsBreakGlassPrincipalArn is the emergency administrator of the secret and its key.
+	SecretsBreakGlassPrincipalArn string
 	// KEDA scales the app on its request rate (KEDATargetRPS requests per second per pod)
 	// between Replicas and MaxReplicas, in place of the chart's CPU-based HPA.
 	KEDA          bool

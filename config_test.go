@@ -158,6 +158,28 @@ func TestBadConfigDeclaresNothing(t *testing.T) {
 		{"external secrets in existing mode", map[string]string{"flask-eks:clusterMode": "existing", "flask-eks:kubeContext": "kind-flask",
 			"flask-eks:image": "flask-app:dev", "flask-eks:grafanaExposure": "none", "flask-eks:domain": "", "flask-eks:externalSecrets": "true"}, nil,
 			[]string{"flask-eks:externalSecrets", "clusterMode existing", "accepted: false"}},
+		{"external secrets without its principals", map[string]string{"flask-eks:externalSecrets": "true"}, nil,
+			[]string{"flask-eks:deployPrincipalArn: is empty while externalSecrets is true", "flask-eks:secretsBreakGlassPrincipalArn: is empty while externalSecrets is true", "deploy role alone"}},
+		{"break-glass user", map[string]string{"flask-eks:externalSecrets": "true", "flask-eks:deployPrincipalArn": "arn:aws:iam::123456789012:role/deploy",
+			"flask-eks:secretsBreakGlassPrincipalArn": "arn:aws:iam::123456789012:user/alice"}, nil,
+			[]string{"flask-eks:secretsBreakGlassPrincipalArn", `"arn:aws:iam::123456789012:user/alice" is not an IAM role ARN`}},
+		{"break-glass session", map[string]string{"flask-eks:externalSecrets": "true", "flask-eks:deployPrincipalArn": "arn:aws:iam::123456789012:role/deploy",
+			"flask-eks:secretsBreakGlassPrincipalArn": "arn:aws:sts::123456789012:assumed-role/break-glass/alice"}, nil,
+			[]string{"flask-eks:secretsBreakGlassPrincipalArn", "is not an IAM role ARN"}},
+		{"break-glass in another account", map[string]string{"flask-eks:externalSecrets": "true", "flask-eks:deployPrincipalArn": "arn:aws:iam::123456789012:role/deploy",
+			"flask-eks:secretsBreakGlassPrincipalArn": "arn:aws:iam::210987654321:role/break-glass"}, nil,
+			[]string{"flask-eks:secretsBreakGlassPrincipalArn", "is in account 210987654321, deployPrincipalArn in 123456789012"}},
+		{"break-glass without external secrets", map[string]string{"flask-eks:secretsBreakGlassPrincipalArn": "arn:aws:iam::123456789012:role/break-glass"}, nil,
+			[]string{"flask-eks:secretsBreakGlassPrincipalArn", "is set while externalSecrets is false"}},
+		{"deploying principal a session", map[string]string{"flask-eks:deployPrincipalArn": "arn:aws:sts::123456789012:assumed-role/deploy/run-7"}, nil,
+			[]string{"flask-eks:deployPrincipalArn", "not an IAM role or user ARN"}},
+		{"deploying principal also an admin", map[string]string{"flask-eks:deployPrincipalArn": "arn:aws:iam::123456789012:role/deploy",
+			"flask-eks:adminPrincipalArns": `["arn:aws:iam::123456789012:role/deploy"]`}, nil,
+			[]string{"flask-eks:deployPrincipalArn", "is also in adminPrincipalArns", "409 ResourceInUseException"}},
+		{"view-only also a viewer", map[string]string{"flask-eks:viewerPrincipalArns": `["arn:aws:iam::123456789012:role/ci"]`, "flask-eks:viewOnlyPrincipalArns": `["arn:aws:iam::123456789012:role/ci"]`}, nil,
+			[]string{"flask-eks:viewOnlyPrincipalArns", "listed twice (also in viewerPrincipalArns)"}},
+		{"bad view-only ARN", map[string]string{"flask-eks:viewOnlyPrincipalArns": `["preview"]`}, nil,
+			[]string{"flask-eks:viewOnlyPrincipalArns", `"preview"`, "arn:aws:iam::<account>:role/<name>"}},
 		{"refresh interval too short", map[string]string{"flask-eks:secretsRefreshInterval": "10s"}, nil,
 			[]string{"flask-eks:secretsRefreshInterval", `"10s"`, "from 1m to 24h"}},
 		{"refresh interval not a duration", map[string]string{"flask-eks:secretsRefreshInterval": "5 minutes"}, nil,
@@ -398,11 +420,14 @@ func privateEndpoint() map[string]string {
 	}
 }
 
-// allAddons turns on the three platform add-ons, as prod does.
+// allAddons turns on the three platform add-ons, as prod does, with the principals that
+// External Secrets' key policy names.
 func allAddons() map[string]string {
 	return map[string]string{
 		"flask-eks:externalSecrets": "true", "flask-eks:logs": "true", "flask-eks:keda": "true",
 		"flask-eks:appReplicas": "2", "flask-eks:appMaxReplicas": "4",
+		"flask-eks:deployPrincipalArn":            "arn:aws:iam::123456789012:role/deploy",
+		"flask-eks:secretsBreakGlassPrincipalArn": "arn:aws:iam::123456789012:role/break-glass",
 	}
 }
 

@@ -190,6 +190,8 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 		LogTypes:                  r.list("clusterLogTypes"),
 		AdminPrincipalArns:        r.list("adminPrincipalArns"),
 		ViewerPrincipalArns:       r.list("viewerPrincipalArns"),
+		ViewOnlyPrincipalArns:     r.list("viewOnlyPrincipalArns"),
+		DeployPrincipalArn:        r.str("deployPrincipalArn"),
 		KubeContext:               r.str("kubeContext"),
 		ServiceCidr:               r.str("serviceCidr"),
 	}
@@ -221,11 +223,18 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 			r.fail("clusterLogTypes", "%q is missing; accepted: a list that includes %s", t, strings.Join(requiredLogTypes, ", "))
 		}
 	}
+	readAccessLists(r, &cl)
+	return cl
+}
+
+// readAccessLists checks the principals that get EKS access entries, and the deploying
+// principal, which must get none.
+func readAccessLists(r *reader, cl *ClusterConfig) {
 	seen := map[string]string{}
 	for _, list := range []struct {
 		key  string
 		arns []string
-	}{{"adminPrincipalArns", cl.AdminPrincipalArns}, {"viewerPrincipalArns", cl.ViewerPrincipalArns}} {
+	}{{"adminPrincipalArns", cl.AdminPrincipalArns}, {"viewerPrincipalArns", cl.ViewerPrincipalArns}, {"viewOnlyPrincipalArns", cl.ViewOnlyPrincipalArns}} {
 		key := list.key
 		for _, arn := range list.arns {
 			if !validate.IAMPrincipalARN(arn) {
@@ -233,16 +242,22 @@ func readCluster(r *reader, c *Config, today time.Time) ClusterConfig {
 				continue
 			}
 			// EKS allows one access entry per principal, and the entries are keyed by a name
-			// derived from the ARN: a principal may appear once in both lists together.
+			// derived from the ARN: a principal may appear once in the lists together.
 			id := eks.AccessEntryName(arn)
 			if prev, dup := seen[id]; dup {
-				r.fail(key, "%q is listed twice (also in %s); accepted: each principal once, in adminPrincipalArns or viewerPrincipalArns", arn, prev)
+				r.fail(key, "%q is listed twice (also in %s); accepted: each principal once, in adminPrincipalArns, viewerPrincipalArns or viewOnlyPrincipalArns", arn, prev)
 				continue
 			}
 			seen[id] = key
 		}
 	}
-	return cl
+	if d := cl.DeployPrincipalArn; d != "" {
+		if !validate.IAMPrincipalARN(d) {
+			r.fail("deployPrincipalArn", "%q is not an IAM role or user ARN; accepted: the ARN of the role that runs `pulumi up`, arn:aws:iam::<account>:role/<name> (not an assumed-role session ARN)", d)
+		} else if list, dup := seen[eks.AccessEntryName(d)]; dup {
+			r.fail("deployPrincipalArn", "%q is also in %s; accepted: a deploying principal in no access list (EKS gives the cluster's creator an admin entry itself, and a second one fails with 409 ResourceInUseException)", d, list)
+		}
+	}
 }
 
 // readAddons checks the platform add-ons against each other and the cluster mode. prod turns all
@@ -252,6 +267,7 @@ func readAddons(r *reader, c *Config) {
 	if d, err := time.ParseDuration(a.SecretsRefreshInterval); err != nil || d < time.Minute || d > 24*time.Hour {
 		r.fail("secretsRefreshInterval", "%q is not a refresh interval; accepted: a Go duration from 1m to 24h, such as 5m or 1h (how long a new value in Secrets Manager takes to reach the pods)", a.SecretsRefreshInterval)
 	}
+	readSecretsPrincipals(r, c)
 	if a.ExternalSecrets {
 		if c.ClusterMode == modeExisting {
 			r.fail("externalSecrets", "true is set in clusterMode existing; accepted: false (External Secrets reads AWS Secrets Manager through EKS Pod Identity, which only clusterMode eks has)")
@@ -291,33 +307,67 @@ func readAddons(r *reader, c *Config) {
 	}
 }
 
+// readSecretsPrincipals checks who administers the app secret's key besides the program: with
+// externalSecrets, the deploying principal and a break-glass role of the same account are
+// required (the key policy names both, and nobody else may administer the key).
+func readSecretsPrincipals(r *reader, c *Config) {
+	bg, deploy := c.App.SecretsBreakGlassPrincipalArn, c.Cluster.DeployPrincipalArn
+	if !c.App.ExternalSecrets {
+		if bg != "" {
+			r.fail("secretsBreakGlassPrincipalArn", "is set while externalSecrets is false; accepted: \"\" (it administers the Secrets Manager secret of externalSecrets)")
+		}
+		return
+	}
+	if deploy == "" {
+		r.fail("deployPrincipalArn", "is empty while externalSecrets is true; accepted: the ARN of the role that runs `pulumi up`, such as arn:aws:iam::<account>:role/github-actions-deploy-<stack> (the secret's KMS key names it as an administrator)")
+	}
+	switch {
+	case bg == "":
+		r.fail("secretsBreakGlassPrincipalArn", "is empty while externalSecrets is true; accepted: the ARN of an emergency administrator role, arn:aws:iam::<account>:role/<name> (without it the secret's KMS key would depend on the deploy role alone)")
+	case !validate.IAMPrincipalARN(bg) || !strings.Contains(bg, ":role/"):
+		r.fail("secretsBreakGlassPrincipalArn", "%q is not an IAM role ARN; accepted: arn:aws:iam::<account>:role/<name> (a role someone assumes in an emergency, not a user or a session)", bg)
+	case validate.IAMPrincipalARN(deploy) && arnAccount(deploy) != arnAccount(bg):
+		r.fail("secretsBreakGlassPrincipalArn", "%q is in account %s, deployPrincipalArn in %s; accepted: a role of the stack's account (the secret's policy admits that account's principals only)", bg, arnAccount(bg), arnAccount(deploy))
+	}
+}
+
+// arnAccount is the account field of an ARN.
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[4]
+}
+
 // reservedNamespaces are namespaces the app may not take: Kubernetes' own, and those of the
 // platform components this program installs.
 func reservedNamespaces() []string {
-	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoring.Namespace,
+	return []string{"default", "kube-system", "kube-public", "kube-node-lease", monitoring.Namespace, monitoring.NodeExporterNamespace,
 		externalsecrets.OperatorNamespace, externalsecrets.ReloaderNamespace, keda.Namespace, dns.ExternalDNSNamespace}
 }
 
 func readApp(r *reader, c *Config) AppConfig {
 	a := AppConfig{
-		Namespace:              r.str("appNamespace"),
-		Replicas:               r.integer("appReplicas", 1, 100),
-		MaxReplicas:            r.integer("appMaxReplicas", 1, 100),
-		LogLevel:               r.oneOf("logLevel", logLevels),
-		APIBaseURL:             r.str("apiBaseUrl"),
-		MaxConnections:         r.integer("maxConnections", 1, 10000),
-		GunicornWorkers:        r.integer("gunicornWorkers", 1, 16),
-		GunicornThreads:        r.integer("gunicornThreads", 1, 64),
-		MemoryMiB:              r.mebibytes("appMemory", 128, 4096),
-		RevealSecrets:          r.boolean("revealSecrets"),
-		Image:                  r.str("image"),
-		PodIdentityPolicyArns:  r.list("podIdentityPolicyArns"),
-		SecretKey:              r.secret("secretKey"),
-		DBPassword:             r.secret("dbPassword"),
-		ExternalSecrets:        r.boolean("externalSecrets"),
-		SecretsRefreshInterval: r.str("secretsRefreshInterval"),
-		KEDA:                   r.boolean("keda"),
-		KEDATargetRPS:          r.integer("kedaTargetRequestsPerSecond", 1, 100000),
+		Namespace:                     r.str("appNamespace"),
+		Replicas:                      r.integer("appReplicas", 1, 100),
+		MaxReplicas:                   r.integer("appMaxReplicas", 1, 100),
+		LogLevel:                      r.oneOf("logLevel", logLevels),
+		APIBaseURL:                    r.str("apiBaseUrl"),
+		MaxConnections:                r.integer("maxConnections", 1, 10000),
+		GunicornWorkers:               r.integer("gunicornWorkers", 1, 16),
+		GunicornThreads:               r.integer("gunicornThreads", 1, 64),
+		MemoryMiB:                     r.mebibytes("appMemory", 128, 4096),
+		RevealSecrets:                 r.boolean("revealSecrets"),
+		Image:                         r.str("image"),
+		PodIdentityPolicyArns:         r.list("podIdentityPolicyArns"),
+		SecretKey:                     r.secret("secretKey"),
+		DBPassword:                    r.secret("dbPassword"),
+		ExternalSecrets:               r.boolean("externalSecrets"),
+		SecretsRefreshInterval:        r.str("secretsRefreshInterval"),
+		SecretsBreakGlassPrincipalArn: r.str("secretsBreakGlassPrincipalArn"),
+		KEDA:                          r.boolean("keda"),
+		KEDATargetRPS:                 r.integer("kedaTargetRequestsPerSecond", 1, 100000),
 	}
 	if !validate.DNSLabel(a.Namespace) {
 		r.fail("appNamespace", "%q is not a Kubernetes namespace name; accepted: a DNS label (lower case letters, digits, -; at most 63)", a.Namespace)
@@ -510,6 +560,9 @@ func placeholderValues(c *Config) []struct{ key, value string } {
 	}
 	add("adminPrincipalArns", c.Cluster.AdminPrincipalArns...)
 	add("viewerPrincipalArns", c.Cluster.ViewerPrincipalArns...)
+	add("viewOnlyPrincipalArns", c.Cluster.ViewOnlyPrincipalArns...)
+	add("deployPrincipalArn", c.Cluster.DeployPrincipalArn)
+	add("secretsBreakGlassPrincipalArn", c.App.SecretsBreakGlassPrincipalArn)
 	add("podIdentityPolicyArns", c.App.PodIdentityPolicyArns...)
 	add("certificateArn", c.Ingress.CertificateArn)
 	add("domain", c.Ingress.Domain)

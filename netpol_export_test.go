@@ -23,6 +23,7 @@ import (
 	"github.com/example/flask-eks/internal/chartrender"
 	"github.com/example/flask-eks/internal/modules"
 	"github.com/example/flask-eks/internal/pulumitest"
+	"github.com/example/flask-eks/monitoring"
 )
 
 // TestNetpolExport writes, per stack, testdata/netpol/<stack>.json: everything the EKS network
@@ -407,6 +408,9 @@ type chartPod struct {
 	source string
 	// stacks limits the pod to some stacks (node-exporter is a toggle); nil is every stack.
 	stacks []string
+	// namespace is where the chart puts the pod when not in the release's namespace (a
+	// subchart's namespaceOverride); "" is the release's.
+	namespace string
 }
 
 type chartService struct {
@@ -422,7 +426,11 @@ func (c chartStandIns) podsFor(stack, namespace string) []corev1.Pod {
 		if p.stacks != nil && !slices.Contains(p.stacks, stack) {
 			continue
 		}
-		out = append(out, standInPod(p.name, namespace, p.labels, p.host, p.source, slices.Clone(p.ports)...))
+		ns := namespace
+		if p.namespace != "" {
+			ns = p.namespace
+		}
+		out = append(out, standInPod(p.name, ns, p.labels, p.host, p.source, slices.Clone(p.ports)...))
 	}
 	return out
 }
@@ -492,7 +500,8 @@ var standIns = map[string]chartStandIns{
 			{name: "kube-state-metrics", labels: map[string]string{"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": "kube-prometheus-stack"},
 				ports: []corev1.ContainerPort{port("http", 8080)}, source: ksmTag + "templates/_helpers.tpl kube-state-metrics.selectorLabels"},
 			{name: "node-exporter", labels: map[string]string{"app.kubernetes.io/name": "prometheus-node-exporter", "app.kubernetes.io/instance": "kube-prometheus-stack"},
-				ports: []corev1.ContainerPort{port("http-metrics", 9100)}, host: true, source: nodeExpTag + "templates/daemonset.yaml (hostNetwork)"},
+				ports: []corev1.ContainerPort{port("http-metrics", 9100)}, host: true, namespace: monitoring.NodeExporterNamespace,
+				source: nodeExpTag + "templates/daemonset.yaml (hostNetwork; namespaceOverride)"},
 			{name: "admission-create", labels: with(kpsLabels, "app", "kube-prometheus-stack-admission-create"),
 				source: kpsTag + "templates/prometheus-operator/admission-webhooks/job-patch/job-createSecret.yaml (a pre-install hook Job)"},
 			{name: "admission-patch", labels: with(kpsLabels, "app", "kube-prometheus-stack-admission-patch"),

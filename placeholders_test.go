@@ -40,8 +40,9 @@ func refusedKeys(t *testing.T, stack string) []string {
 // naming every such key; a preview takes the same file as it is (so do the mock plans).
 func TestPlaceholdersRefusedOnUp(t *testing.T) {
 	want := map[string][]string{
-		"dev": {"adminPrincipalArns", "viewerPrincipalArns", "domain", "grafanaDomain", "hostedZone", "publicAccessCidrs"},
-		"prod": {"adminPrincipalArns", "viewerPrincipalArns", "podIdentityPolicyArns", "domain", "grafanaDomain", "hostedZone",
+		"dev": {"adminPrincipalArns", "viewerPrincipalArns", "viewOnlyPrincipalArns", "domain", "grafanaDomain", "hostedZone", "publicAccessCidrs"},
+		"prod": {"adminPrincipalArns", "viewerPrincipalArns", "viewOnlyPrincipalArns", "deployPrincipalArn", "secretsBreakGlassPrincipalArn",
+			"podIdentityPolicyArns", "domain", "grafanaDomain", "hostedZone",
 			"apiAccessSecurityGroupIds", "vpcId", "privateSubnetIds", "publicSubnetIds"},
 	}
 	for stack, keys := range want {
@@ -57,7 +58,8 @@ func TestPlaceholdersRefusedOnUp(t *testing.T) {
 	// A stack with its own values deploys.
 	cfg := stackConfig(t, "dev")
 	cfg["flask-eks:adminPrincipalArns"] = `["arn:aws:iam::210987654321:role/platform-admin"]`
-	cfg["flask-eks:viewerPrincipalArns"] = `["arn:aws:iam::210987654321:role/github-actions-preview-dev"]`
+	cfg["flask-eks:viewerPrincipalArns"] = `["arn:aws:iam::210987654321:role/github-actions-drift-dev"]`
+	cfg["flask-eks:viewOnlyPrincipalArns"] = `["arn:aws:iam::210987654321:role/github-actions-preview-dev"]`
 	cfg["flask-eks:domain"], cfg["flask-eks:grafanaDomain"], cfg["flask-eks:hostedZone"] = "app.dev.acme.io", "grafana.dev.acme.io", "dev.acme.io"
 	cfg["flask-eks:publicAccessCidrs"] = `["52.94.16.0/24"]`
 	if err := pulumitest.Run(t, pulumitest.New("flask-eks", "dev"), cfg, secretConfigKeys, newProgram(testToday, false)); err != nil {

@@ -22,6 +22,10 @@ const (
 	// this includes Kubernetes Secrets"), unlike AmazonEKSViewPolicy. A `pulumi preview` needs
 	// that: the Helm releases' state lives in helm.sh/release.v1 Secrets.
 	AdminViewPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
+	// ViewPolicyArn grants get, list and watch on most resources, like Kubernetes' user-facing
+	// view role, and not on Secrets, which AmazonEKSAdminViewPolicy adds. Enough for a
+	// `pulumi preview` without --refresh, which reads no Secret.
+	ViewPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 )
 
 // AccessEntryName is the stable key of a principal's access entry, derived from its ARN:
@@ -90,12 +94,14 @@ type ClusterArgs struct {
 	// LogTypes are the control-plane log types sent to CloudWatch.
 	LogTypes []string
 	// AdminPrincipalArns get access entries with the cluster-admin policy, ViewerPrincipalArns
-	// entries with the admin-view policy (read-only, Secrets included). Neither may list the
-	// principal that creates the cluster: pulumi-eks v3 always sets
-	// bootstrapClusterCreatorAdminPermissions, so EKS gives the creator an admin entry of its
-	// own, and a second entry for it fails with 409 ResourceInUseException (pulumi-eks#2373).
-	AdminPrincipalArns  []string
-	ViewerPrincipalArns []string
+	// entries with the admin-view policy (read-only, Secrets included), ViewOnlyPrincipalArns
+	// entries with the view policy (read-only, no Secrets). None may list the principal that
+	// creates the cluster: pulumi-eks v3 always sets bootstrapClusterCreatorAdminPermissions,
+	// so EKS gives the creator an admin entry of its own, and a second entry for it fails with
+	// 409 ResourceInUseException (pulumi-eks#2373).
+	AdminPrincipalArns    []string
+	ViewerPrincipalArns   []string
+	ViewOnlyPrincipalArns []string
 	// StorageClassName names the default StorageClass; ALBs are the IngressClasses to create.
 	// The cluster fills in each ALB's access log bucket.
 	StorageClassName string
@@ -174,6 +180,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	grant(args.AdminPrincipalArns, "cluster-admin", ClusterAdminPolicyArn)
 	grant(args.ViewerPrincipalArns, "admin-view", AdminViewPolicyArn)
+	grant(args.ViewOnlyPrincipalArns, "view", ViewPolicyArn)
 
 	// pulumi-eks is a remote component: it only gets the providers it is handed explicitly,
 	// not those its parent inherited. Pass on ours, so its IAM roles, security groups and

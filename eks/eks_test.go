@@ -19,17 +19,18 @@ const certArn = "arn:aws:acm:eu-west-1:123456789012:certificate/0f3c2a9e-6b1d-4c
 
 func testArgs() *ClusterArgs {
 	return &ClusterArgs{
-		Name:                 "flask-eks-test",
-		Version:              "1.35",
-		Region:               "eu-west-1",
-		VpcID:                pulumi.String("vpc-0123"),
-		PrivateSubnetIDs:     pulumi.ToStringArray([]string{"subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"}),
-		EndpointPublicAccess: true,
-		PublicAccessCidrs:    []string{"192.168.10.0/24"},
-		LogTypes:             []string{"api", "audit", "authenticator"},
-		AdminPrincipalArns:   []string{"arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/ci"},
-		ViewerPrincipalArns:  []string{"arn:aws:iam::123456789012:role/ci/preview"},
-		StorageClassName:     "gp3",
+		Name:                  "flask-eks-test",
+		Version:               "1.35",
+		Region:                "eu-west-1",
+		VpcID:                 pulumi.String("vpc-0123"),
+		PrivateSubnetIDs:      pulumi.ToStringArray([]string{"subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"}),
+		EndpointPublicAccess:  true,
+		PublicAccessCidrs:     []string{"192.168.10.0/24"},
+		LogTypes:              []string{"api", "audit", "authenticator"},
+		AdminPrincipalArns:    []string{"arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/ci"},
+		ViewerPrincipalArns:   []string{"arn:aws:iam::123456789012:role/ci/drift"},
+		ViewOnlyPrincipalArns: []string{"arn:aws:iam::123456789012:role/ci/preview"},
+		StorageClassName:      "gp3",
 		ALBs: []ALBClass{
 			{Name: "alb", Scheme: "internet-facing", GroupName: "flask-eks-test", CertificateArn: pulumi.String(certArn), Default: true},
 			{Name: "alb-internal", Scheme: "internal", GroupName: "flask-eks-test-internal"},
@@ -138,13 +139,15 @@ func TestCluster(t *testing.T) {
 }
 
 // TestAccessEntries: entries are keyed by the principal, not by list position, so reordering
-// the config list replaces none; viewers get the admin-view policy, which reads Secrets.
+// the config list replaces none; viewers get the admin-view policy, which reads Secrets, and
+// view-only principals the view policy, which does not.
 func TestAccessEntries(t *testing.T) {
 	entries := mustRunCluster(t, nil).m.Only(t, "eks:index:Cluster").Raw["accessEntries"].ObjectValue()
 	want := map[string][2]string{
 		"123456789012-role-admin":      {"arn:aws:iam::123456789012:role/admin", ClusterAdminPolicyArn},
 		"123456789012-role-ci":         {"arn:aws:iam::123456789012:role/ci", ClusterAdminPolicyArn},
-		"123456789012-role-ci-preview": {"arn:aws:iam::123456789012:role/ci/preview", AdminViewPolicyArn},
+		"123456789012-role-ci-drift":   {"arn:aws:iam::123456789012:role/ci/drift", AdminViewPolicyArn},
+		"123456789012-role-ci-preview": {"arn:aws:iam::123456789012:role/ci/preview", ViewPolicyArn},
 	}
 	if len(entries) != len(want) {
 		t.Fatalf("access entries %v, want %v", slices.Sorted(maps.Keys(entries)), slices.Sorted(maps.Keys(want)))

@@ -31,7 +31,8 @@ import (
 //   - prometheus-node-exporter 4.56.1: https://github.com/prometheus-community/helm-charts/blob/prometheus-node-exporter-4.56.1/charts/prometheus-node-exporter/values.yaml
 //
 // Of the prometheus-node-exporter subchart the program sets only its condition
-// nodeExporter.enabled and the DaemonSet's tolerations.
+// nodeExporter.enabled, namespaceOverride (which kube-prometheus-stack declares under
+// prometheus-node-exporter, and the subchart at L517) and the DaemonSet's tolerations.
 
 // declared is a chart's values as far as this program sets them: a key maps to the keys below
 // it, or to where the chart declares it.
@@ -52,7 +53,7 @@ var kubePrometheusStackKeys = declared{
 		"nodeExporterRecording":  "L207",
 	}},
 	"nodeExporter":             declared{"enabled": "L2712"},
-	"prometheus-node-exporter": declared{"tolerations": "prometheus-node-exporter L471"},
+	"prometheus-node-exporter": declared{"tolerations": "prometheus-node-exporter L471", "namespaceOverride": "L2728"},
 	"kube-state-metrics": declared{
 		"collectorsExclude": "kube-state-metrics L471",
 		"nodeSelector":      "kube-state-metrics L360",

@@ -25,6 +25,11 @@ import (
 // namespace the app may not take.
 const Namespace = "monitoring"
 
+// NodeExporterNamespace holds node-exporter alone: its DaemonSet needs the host's network, PID
+// namespace and paths, which only Pod Security "privileged" admits, and no other pod should
+// share that level.
+const NodeExporterNamespace = "node-exporter"
+
 // Names of the objects this component creates. They are fixed (not auto-named) so that the chart
 // values and the README can refer to them.
 const (
@@ -174,16 +179,16 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		return append([]pulumi.ResourceOption{pulumi.Parent(m), pulumi.Provider(args.Provider)}, extra...)
 	}
 
-	// node-exporter needs host paths and the host network, which "baseline" forbids; the rest
-	// of the stack would run under "restricted" but the chart does not promise it.
-	level := "baseline"
-	if args.NodeExporter {
-		level = "privileged"
-	}
+	// The stack runs under Pod Security "baseline": it would run under "restricted" but the
+	// chart does not promise it. node-exporter, which needs host paths, the host network and
+	// the host PID namespace (hostNetwork, hostPID at prometheus-node-exporter 4.56.1's
+	// values.yaml L382, L390), gets a "privileged" namespace of its own, so that a pod of
+	// Prometheus, Grafana or Alertmanager (each reachable from outside) could not be
+	// admitted with the host's namespaces.
 	ns, err := corev1.NewNamespace(ctx, name+"-ns", &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:   pulumi.String(args.Namespace),
-			Labels: kube.PodSecurityLabels(level),
+			Labels: kube.PodSecurityLabels("baseline"),
 		},
 	}, k8s(pulumi.DependsOn(args.NamespaceDependsOn))...)
 	if err != nil {
@@ -199,6 +204,17 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		return nil, fmt.Errorf("monitoring %q: %w", name, err)
 	}
 	deps := append([]pulumi.Resource{adminSecret}, args.ReleaseDependsOn...)
+	if args.NodeExporter {
+		// The release installs node-exporter into it (prometheus-node-exporter.namespaceOverride).
+		// On the host network, no NetworkPolicy applies to node-exporter's pods; the namespace
+		// gets the default deny all the same, for any other pod.
+		nodeNS, err := kube.Namespace(ctx, name+"-node-exporter-ns", NodeExporterNamespace, "privileged",
+			k8s(pulumi.DependsOn(args.NamespaceDependsOn))...)
+		if err != nil {
+			return nil, fmt.Errorf("monitoring %q: %w", name, err)
+		}
+		deps = append(deps, nodeNS)
+	}
 	if args.Alerting.WebhookURL != nil {
 		receiver, err := newAlertReceiver(ctx, name, ns, args.Alerting.WebhookURL, k8s)
 		if err != nil {

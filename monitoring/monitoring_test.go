@@ -132,12 +132,51 @@ func TestValues(t *testing.T) {
 	}
 }
 
+// TestNamespacePodSecurity: monitoring stays at "baseline" whether node-exporter runs or not;
+// node-exporter, when it runs, gets a "privileged" namespace of its own with the default deny,
+// which the release waits for and installs it into.
 func TestNamespacePodSecurity(t *testing.T) {
-	for nodeExporter, want := range map[bool]string{true: "privileged", false: "baseline"} {
+	podSecurity := func(t *testing.T, r *monRun, name string) map[string]any {
+		t.Helper()
+		labels := r.m.One(t, "kubernetes:core/v1:Namespace", name).Inputs["metadata"].(map[string]any)["labels"].(map[string]any)
+		for _, mode := range []string{"enforce", "warn", "audit"} {
+			if labels["pod-security.kubernetes.io/"+mode] != labels["pod-security.kubernetes.io/enforce"] {
+				t.Errorf("%s: %s %v, enforce %v", name, mode, labels["pod-security.kubernetes.io/"+mode], labels["pod-security.kubernetes.io/enforce"])
+			}
+		}
+		return labels
+	}
+	for _, nodeExporter := range []bool{true, false} {
 		r := mustRun(t, func(a *MonitoringArgs) { a.NodeExporter = nodeExporter })
-		labels := r.m.One(t, "kubernetes:core/v1:Namespace", "monitoring-ns").Inputs["metadata"].(map[string]any)["labels"].(map[string]any)
-		if labels["pod-security.kubernetes.io/enforce"] != want {
-			t.Errorf("node-exporter %v: enforce %v, want %s", nodeExporter, labels["pod-security.kubernetes.io/enforce"], want)
+		if got := podSecurity(t, r, "monitoring-ns")["pod-security.kubernetes.io/enforce"]; got != "baseline" {
+			t.Errorf("node-exporter %v: monitoring enforces %v, want baseline", nodeExporter, got)
+		}
+		sub := r.values(t).PrometheusNodeExporter
+		namespaces := 0
+		for _, n := range r.m.ByType("kubernetes:core/v1:Namespace") {
+			if n.ID == NodeExporterNamespace {
+				namespaces++
+			}
+		}
+		if !nodeExporter {
+			if namespaces != 0 || sub != nil {
+				t.Errorf("node-exporter off: %d namespaces %s, subchart values %+v", namespaces, NodeExporterNamespace, sub)
+			}
+			continue
+		}
+		if got := podSecurity(t, r, "monitoring-node-exporter-ns")["pod-security.kubernetes.io/enforce"]; got != "privileged" {
+			t.Errorf("node-exporter's namespace enforces %v, want privileged", got)
+		}
+		if sub == nil || sub.NamespaceOverride != NodeExporterNamespace {
+			t.Errorf("prometheus-node-exporter values %+v, want namespaceOverride %s", sub, NodeExporterNamespace)
+		}
+		deny := r.m.One(t, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "monitoring-node-exporter-ns-default-deny")
+		if deny.Inputs["metadata"].(map[string]any)["namespace"] != NodeExporterNamespace {
+			t.Errorf("default deny in %v", deny.Inputs["metadata"])
+		}
+		ns := r.m.One(t, "kubernetes:core/v1:Namespace", "monitoring-node-exporter-ns")
+		if release := r.m.Only(t, "kubernetes:helm.sh/v3:Release"); !slices.Contains(release.Dependencies, ns.URN) {
+			t.Errorf("the release does not wait for %s: %v", NodeExporterNamespace, release.Dependencies)
 		}
 	}
 }

@@ -78,10 +78,11 @@ type chartValues struct {
 		Rules map[string]bool `json:"rules"`
 	} `json:"defaultRules"`
 	// NodeExporter.Enabled is the condition of the prometheus-node-exporter subchart;
-	// PrometheusNodeExporter holds its DaemonSet's tolerations (prometheus-node-exporter
-	// values.yaml L471), which replace the subchart's default.
+	// PrometheusNodeExporter puts it into NodeExporterNamespace and holds its DaemonSet's
+	// tolerations (prometheus-node-exporter values.yaml L471), which replace the subchart's
+	// default.
 	NodeExporter           toggle           `json:"nodeExporter"`
-	PrometheusNodeExporter *kube.Placement  `json:"prometheus-node-exporter,omitempty"`
+	PrometheusNodeExporter *nodeExporter    `json:"prometheus-node-exporter,omitempty"`
 	KubeStateMetrics       kubeStateMetrics `json:"kube-state-metrics"`
 	// PrometheusOperator places the operator and its admission webhook's certificate Jobs
 	// (pre-/post-install hooks); nil without a placement.
@@ -107,6 +108,15 @@ type prometheusOperator struct {
 	AdmissionWebhooks struct {
 		Patch kube.Placement `json:"patch"`
 	} `json:"admissionWebhooks"`
+}
+
+// nodeExporter are the prometheus-node-exporter subchart's values: namespaceOverride places its
+// DaemonSet, Service, ServiceAccount and ServiceMonitor (templates/_helpers.tpl,
+// "prometheus-node-exporter.namespace" and ".monitor-namespace", at 4.56.1). Prometheus finds
+// the ServiceMonitor there: the chart's serviceMonitorNamespaceSelector is {}, every namespace.
+type nodeExporter struct {
+	NamespaceOverride string `json:"namespaceOverride"`
+	kube.Placement
 }
 
 type toggle struct {
@@ -329,6 +339,9 @@ func buildValues(args *MonitoringArgs) chartValues {
 		"nodeExporterRecording":  args.NodeExporter,
 	}
 	v.NodeExporter.Enabled = args.NodeExporter
+	if args.NodeExporter {
+		v.PrometheusNodeExporter = &nodeExporter{NamespaceOverride: NodeExporterNamespace}
+	}
 	v.KubeStateMetrics.CollectorsExclude = []string{"secrets"}
 	v.CRDs.UpgradeJob.Enabled = true
 
@@ -341,7 +354,7 @@ func buildValues(args *MonitoringArgs) chartValues {
 		v.PrometheusOperator.AdmissionWebhooks.Patch = args.Placement
 	}
 	if args.NodeExporter && !args.EveryNode.IsZero() {
-		v.PrometheusNodeExporter = &kube.Placement{Tolerations: args.EveryNode.Tolerations}
+		v.PrometheusNodeExporter.Tolerations = args.EveryNode.Tolerations
 	}
 
 	p := &v.Prometheus.PrometheusSpec

@@ -54,6 +54,12 @@ func externalDNSDefaults(t *testing.T) map[string]any {
 // externalDNSValues are the values the program passes the chart, as the engine recorded them.
 func externalDNSValues(t *testing.T) map[string]any {
 	t.Helper()
+	return externalDNSRun(t).Only(t, "kubernetes:helm.sh/v4:Chart").Inputs["values"].(map[string]any)
+}
+
+// externalDNSRun declares ExternalDNS for the test zone, the app and a public Grafana.
+func externalDNSRun(t *testing.T) *pulumitest.Mocks {
+	t.Helper()
 	m := pulumitest.New("flask-eks", "test")
 	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
 		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
@@ -67,13 +73,14 @@ func externalDNSValues(t *testing.T) map[string]any {
 				NodeSelector: map[string]string{"karpenter.sh/nodepool": "platform"},
 				Tolerations:  []kube.Toleration{{Key: "CriticalAddonsOnly", Operator: "Exists", Effect: "NoSchedule"}},
 			},
+			IngressClasses: testClasses, Hosts: testHosts,
 		})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.Only(t, "kubernetes:helm.sh/v4:Chart").Inputs["values"].(map[string]any)
+	return m
 }
 
 // TestChartValuesExist checks every key the program passes the external-dns chart against the

@@ -80,6 +80,7 @@ func TestExternalDNS(t *testing.T) {
 		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
 			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
 			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
+			IngressClasses: testClasses, Hosts: testHosts,
 		})
 		return err
 	})
@@ -126,6 +127,7 @@ func TestExternalDNSNotAwaited(t *testing.T) {
 		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
 			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
 			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
+			IngressClasses: testClasses, Hosts: testHosts,
 		})
 		return err
 	})

@@ -62,6 +62,9 @@ type Args struct {
 	// APIServer is where the operators reach the Kubernetes API server (its Service's address
 	// and its network interfaces in the VPC), and where it calls ESO's admission webhook from.
 	APIServer netpol.APIServer
+	// Principals are who administers the key and may read the secret besides External
+	// Secrets' controller (see Principals, KeyPolicy and SecretPolicy).
+	Principals Principals
 	// Protect protects the key and the secret from deletion by Pulumi, and gives both the
 	// longest deletion windows (30 days instead of 7). For prod.
 	Protect bool
@@ -85,6 +88,9 @@ func (a *Args) validate() error {
 		return fmt.Errorf("name prefix %q must not contain slashes or spaces", a.NamePrefix)
 	case a.APIServer.Validate() != nil:
 		return fmt.Errorf("%w (the operators call it, and it calls the webhook)", a.APIServer.Validate())
+	}
+	if _, _, err := a.Principals.validate(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -116,12 +122,15 @@ type ExternalSecrets struct {
 
 // New declares, as children of one component:
 //
-//   - a KMS key of the stack (yearly rotation on, an alias) and the Secrets Manager secret
-//     "<prefix>/app" encrypted with it;
+//   - an IAM role for ESO's controller through EKS Pod Identity, which may read this one secret;
+//   - a KMS key of the stack (yearly rotation on, an alias) whose key policy lets only the
+//     controller and the Principals use it, and only through Secrets Manager for this secret
+//     (KeyPolicy), and the Secrets Manager secret "<prefix>/app" encrypted with it;
 //   - the secret's first value: JSON {"SECRET_KEY", "DB_PASSWORD"} from two random passwords
 //     (32 characters, no specials), held in Pulumi's state only as secrets;
-//   - an IAM role for ESO's controller through EKS Pod Identity, which may read this one secret
-//     and decrypt with this one key, only through Secrets Manager;
+//   - the secret's resource policy, which denies its value to everyone but the controller and
+//     the Principals, and to the deployer and refreshers every version but the first
+//     (SecretPolicy);
 //   - the namespaces of ESO and Reloader (Pod Security "restricted", default deny) with their
 //     network policies.
 //
@@ -178,12 +187,27 @@ func (e *ExternalSecrets) declareAWS(ctx *pulumi.Context, name string) error {
 	aws := []pulumi.ResourceOption{pulumi.Parent(e)}
 	kept := append(aws, pulumi.Protect(a.Protect))
 
-	// The key policy is KMS's default (the account administers and uses the key through IAM);
-	// the ESO role's own policy below is what grants it Decrypt, through Secrets Manager only.
+	// The controller's role comes first: the key policy names it (KMS refuses a policy whose
+	// principals do not exist yet), and the role's own policy, which names the secret, follows
+	// once the secret exists.
+	var err error
+	e.Role, err = podidentity.NewRole(ctx, name+"-controller", e, podidentity.Args{
+		ClusterName:    a.ClusterName,
+		Namespace:      OperatorNamespace,
+		ServiceAccount: OperatorServiceAccount,
+		Description:    "External Secrets controller: reads " + SecretName(a.NamePrefix),
+	})
+	if err != nil {
+		return err
+	}
+	keyPolicy := e.Role.Role.Arn.ApplyT(func(controller string) (string, error) {
+		return KeyPolicy(a.Region, SecretName(a.NamePrefix), controller, a.Principals)
+	}).(pulumi.StringOutput)
 	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
 		Description:          pulumi.Sprintf("Encrypts the app secrets of %s (Secrets Manager %s)", a.NamePrefix, SecretName(a.NamePrefix)),
 		EnableKeyRotation:    pulumi.Bool(true),
 		DeletionWindowInDays: pulumi.Int(window),
+		Policy:               keyPolicy,
 	}, kept...)
 	if err != nil {
 		return fmt.Errorf("creating the KMS key: %w", err)
@@ -217,17 +241,19 @@ func (e *ExternalSecrets) declareAWS(ctx *pulumi.Context, name string) error {
 		return fmt.Errorf("creating the secret's first version: %w", err)
 	}
 
-	policy := pulumi.All(secret.Arn, key.Arn).ApplyT(func(v []any) (string, error) {
-		return ReadPolicy(v[0].(string), v[1].(string), a.Region)
+	secretPolicy := pulumi.All(e.Role.Role.Arn, e.version.VersionId).ApplyT(func(v []any) (string, error) {
+		return SecretPolicy(v[0].(string), v[1].(string), a.Principals)
 	}).(pulumi.StringOutput)
-	e.Role, err = podidentity.New(ctx, name+"-controller", e, podidentity.Args{
-		ClusterName:    a.ClusterName,
-		Namespace:      OperatorNamespace,
-		ServiceAccount: OperatorServiceAccount,
-		Policy:         policy,
-		Description:    "External Secrets controller: reads " + SecretName(a.NamePrefix),
-	})
-	if err != nil {
+	if _, err := secretsmanager.NewSecretPolicy(ctx, name, &secretsmanager.SecretPolicyArgs{
+		SecretArn: secret.Arn,
+		Policy:    secretPolicy,
+		// Secrets Manager refuses a policy that grants broad access.
+		BlockPublicPolicy: pulumi.Bool(true),
+	}, aws...); err != nil {
+		return fmt.Errorf("creating the secret's resource policy: %w", err)
+	}
+
+	if err := e.Role.Associate(ctx, secret.Arn.ApplyT(ReadPolicy).(pulumi.StringOutput)); err != nil {
 		return err
 	}
 	e.SecretArn = secret.Arn
@@ -262,19 +288,18 @@ func firstValue(ctx *pulumi.Context, name string, opts []pulumi.ResourceOption) 
 }
 
 // ReadPolicy is the ESO controller's inline policy: read this secret (GetSecretValue, and
-// DescribeSecret for ExternalSecrets that fetch its metadata), decrypt with this key, only when
-// Secrets Manager asks in this region. ESO's read path calls nothing else: in
+// DescribeSecret for ExternalSecrets that fetch its metadata). ESO's read path calls nothing
+// else: in
 // providers/v1/aws/secretsmanager/secretsmanager.go at helm-chart-2.9.0 a remoteRef by key
 // and property is one GetSecretValue (DescribeSecret with metadataPolicy Fetch), and the
 // ListSecrets/BatchGetSecretValue of docs/provider/aws-secrets-manager.md are only for
-// dataFrom.find, which this program does not use. kms:ViaService: "Limits use of a KMS key to
-// requests from specified AWS services"
-// (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service);
-// Secrets Manager decrypts a secret under the caller's identity
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html).
-func ReadPolicy(secretArn, keyArn, region string) (string, error) {
-	if secretArn == "" || keyArn == "" || region == "" {
-		return "", fmt.Errorf("read policy: secret ARN, key ARN and region are required")
+// dataFrom.find, which this program does not use. Secrets Manager decrypts a secret under the
+// caller's identity (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html),
+// and the key policy grants the controller that Decrypt by name (KeyPolicy): with no statement
+// for the account's root, an IAM policy could not grant it anyway.
+func ReadPolicy(secretArn string) (string, error) {
+	if secretArn == "" {
+		return "", fmt.Errorf("read policy: the secret's ARN is required")
 	}
 	doc := map[string]any{
 		"Version": "2012-10-17",
@@ -284,13 +309,6 @@ func ReadPolicy(secretArn, keyArn, region string) (string, error) {
 				"Effect":   "Allow",
 				"Action":   []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
 				"Resource": []string{secretArn},
-			},
-			map[string]any{
-				"Sid":       "DecryptThroughSecretsManager",
-				"Effect":    "Allow",
-				"Action":    []string{"kms:Decrypt"},
-				"Resource":  []string{keyArn},
-				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + region + ".amazonaws.com"}},
 			},
 		},
 	}

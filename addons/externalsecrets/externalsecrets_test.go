@@ -56,7 +56,8 @@ func deploy(t *testing.T, protect bool) *deployment {
 		e, err := New(ctx, "external-secrets", &Args{
 			Provider: p, ClusterName: pulumi.String(prefix), Region: pulumitest.Region, NamePrefix: prefix,
 			RefreshInterval: "5m", APIServer: netpol.APIServer{ServiceAddress: serviceAddress, CIDRs: []string{vpcCIDR}}, Protect: protect,
-			Placement: testPlacement,
+			Placement:  testPlacement,
+			Principals: testPrincipals,
 		})
 		if err != nil {
 			return err
@@ -110,69 +111,30 @@ func parsePolicy(t *testing.T, s any) policyDoc {
 	return p
 }
 
-// TestReadPolicyScope: the controller may read exactly this stack's secret and decrypt with
-// exactly this stack's key, only through Secrets Manager in the stack's region; no wildcard.
+// TestReadPolicyScope: the controller's own policy reads exactly this stack's secret (no
+// wildcard, no writes, no listing); its Decrypt comes from the key policy alone
+// (TestWhoReadsTheSecret), so the role's policy names no key.
 func TestReadPolicyScope(t *testing.T) {
 	d := deploy(t, false)
-	secretArn, keyArn := d.outputs["secretArn"].String(t), d.outputs["keyArn"].String(t)
-	if !strings.Contains(secretArn, ":secret:"+prefix+"/app") || !strings.Contains(keyArn, ":key/") {
-		t.Fatalf("secret %s, key %s: not the stack's (mock ARNs)", secretArn, keyArn)
+	secretArn := d.outputs["secretArn"].String(t)
+	if !strings.Contains(secretArn, ":secret:"+prefix+"/app") {
+		t.Fatalf("secret %s: not the stack's (mock ARN)", secretArn)
 	}
 	p := parsePolicy(t, d.m.Only(t, "aws:iam/rolePolicy:RolePolicy").Inputs["policy"])
-	if len(p.Statement) != 2 {
-		t.Fatalf("%d statements, want 2: %+v", len(p.Statement), p)
+	if len(p.Statement) != 1 {
+		t.Fatalf("%d statements, want 1: %+v", len(p.Statement), p)
 	}
-	seen := map[string]bool{}
-	for _, st := range p.Statement {
-		if st.Effect != "Allow" {
-			t.Errorf("statement %s: effect %s", st.Sid, st.Effect)
-		}
-		for _, r := range st.Resource {
-			if strings.Contains(r, "*") {
-				t.Errorf("statement %s: wildcard resource %s", st.Sid, r)
-			}
-		}
-		for _, a := range st.Action {
-			seen[a] = true
-			if strings.Contains(a, "*") {
-				t.Errorf("statement %s: wildcard action %s", st.Sid, a)
-			}
-		}
-		switch {
-		case slices.Contains(st.Action, "kms:Decrypt"):
-			if !slices.Equal(st.Action, []string{"kms:Decrypt"}) || !slices.Equal(st.Resource, []string{keyArn}) {
-				t.Errorf("kms statement %v on %v, want only kms:Decrypt on %s", st.Action, st.Resource, keyArn)
-			}
-			want := "secretsmanager." + pulumitest.Region + ".amazonaws.com"
-			if got := st.Condition["StringEquals"]["kms:ViaService"]; got != want || len(st.Condition) != 1 {
-				t.Errorf("kms condition %v, want StringEquals kms:ViaService=%s", st.Condition, want)
-			}
-		default:
-			if !slices.Equal(st.Resource, []string{secretArn}) {
-				t.Errorf("secretsmanager statement on %v, want only %s", st.Resource, secretArn)
-			}
-			for _, a := range st.Action {
-				if !strings.HasPrefix(a, "secretsmanager:") {
-					t.Errorf("action %s next to the secret's", a)
-				}
-			}
-		}
+	st := p.Statement[0]
+	if st.Effect != "Allow" || !slices.Equal(st.Resource, []string{secretArn}) {
+		t.Errorf("statement %s: %s on %v, want Allow on only %s", st.Sid, st.Effect, st.Resource, secretArn)
 	}
-	want := []string{"kms:Decrypt", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
-	got := slices.Sorted(func(yield func(string) bool) {
-		for a := range seen {
-			if !yield(a) {
-				return
-			}
-		}
-	})
-	if !slices.Equal(got, want) {
-		t.Errorf("actions %v, want exactly %v (no writes, no listing)", got, want)
+	if want := []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}; !slices.Equal(st.Action, want) {
+		t.Errorf("actions %v, want exactly %v (no writes, no listing, no key)", st.Action, want)
 	}
 }
 
 func TestReadPolicyRefusesEmptyARNs(t *testing.T) {
-	if _, err := ReadPolicy("", "arn:aws:kms:eu-west-1:1:key/k", "eu-west-1"); err == nil {
+	if _, err := ReadPolicy(""); err == nil {
 		t.Error("a policy without a secret ARN must be refused (it would read as no resource at all)")
 	}
 }
@@ -596,7 +558,7 @@ func TestSecondSyncRefused(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		e, err := New(ctx, "es", &Args{Provider: p, ClusterName: pulumi.String("c"), Region: "eu-west-1", NamePrefix: "p", APIServer: netpol.APIServer{ServiceAddress: serviceAddress, CIDRs: []string{vpcCIDR}}})
+		e, err := New(ctx, "es", &Args{Provider: p, ClusterName: pulumi.String("c"), Region: "eu-west-1", NamePrefix: "p", APIServer: netpol.APIServer{ServiceAddress: serviceAddress, CIDRs: []string{vpcCIDR}}, Principals: testPrincipals})
 		if err != nil {
 			return err
 		}

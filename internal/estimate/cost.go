@@ -91,6 +91,7 @@ var costRules = map[string]string{
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "free: configuration of a bucket (SSE-S3 or the bucket key adds no charge)",
 	"aws:kms/alias:Alias":                                                                        "free: an alias has no charge; the key does (" + gKMS + ")",
 	"aws:secretsmanager/secretVersion:SecretVersion":                                             "free: a version of the secret, which is priced (" + gSecrets + ")",
+	"aws:secretsmanager/secretPolicy:SecretPolicy":                                               "free: configuration of the secret, which is priced (" + gSecrets + ")",
 	"docker:index/image:Image":                                                                   "free: the build runs on the deploying machine; the pushed image is stored in ECR (" + gECR + ")",
 	"random:index/randomPassword:RandomPassword":                                                 "free: computed locally",
 }

@@ -73,6 +73,7 @@ var durations = map[string]Duration{
 	"aws:kms/alias:Alias":                            {awsCall, srcOneCall},
 	"aws:secretsmanager/secret:Secret":               {awsCall, srcOneCall},
 	"aws:secretsmanager/secretVersion:SecretVersion": {awsCall, srcOneCall},
+	"aws:secretsmanager/secretPolicy:SecretPolicy":   {awsCall, srcOneCall},
 	// The image: a build of app-src and a push to ECR. It runs beside the network and cluster.
 	"docker:index/image:Image": {3, "estimate: a cold build of the app's slim Python image and its push to ECR; varies with the builder's cache and bandwidth"},
 	// Computed by the provider on the deploying machine: no cloud call.

@@ -34,6 +34,10 @@ type Args struct {
 type Role struct {
 	Role        *iam.Role
 	Association *awseks.PodIdentityAssociation
+
+	name string
+	args Args
+	opts []pulumi.ResourceOption
 }
 
 // TrustPolicy is the role's trust policy: the EKS Pod Identity service may assume the role and
@@ -65,11 +69,26 @@ func TrustPolicy(clusterName pulumi.StringInput, namespace, serviceAccount strin
 
 // New declares the role, its policies and the association, as children of parent.
 func New(ctx *pulumi.Context, name string, parent pulumi.Resource, args Args) (*Role, error) {
-	if args.ClusterName == nil || args.Namespace == "" || args.ServiceAccount == "" {
-		return nil, fmt.Errorf("pod identity %q: cluster, namespace and service account are required", name)
-	}
 	if len(args.PolicyArns) == 0 && args.Policy == nil {
 		return nil, fmt.Errorf("pod identity %q: a policy ARN or an inline policy is required", name)
+	}
+	r, err := NewRole(ctx, name, parent, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Associate(ctx, args.Policy); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewRole declares the role and attaches args.PolicyArns, as children of parent, but neither
+// the inline policy nor the association: Associate adds them. The two steps are for a role
+// that a resource must name before the role's own policy can be written, such as a KMS key
+// whose key policy grants the role, and whose ARN the role's policy names in turn.
+func NewRole(ctx *pulumi.Context, name string, parent pulumi.Resource, args Args) (*Role, error) {
+	if args.ClusterName == nil || args.Namespace == "" || args.ServiceAccount == "" {
+		return nil, fmt.Errorf("pod identity %q: cluster, namespace and service account are required", name)
 	}
 	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
@@ -87,25 +106,38 @@ func New(ctx *pulumi.Context, name string, parent pulumi.Resource, args Args) (*
 			return nil, fmt.Errorf("pod identity %q: attaching %s: %w", name, arn, err)
 		}
 	}
+	return &Role{Role: role, name: name, args: args, opts: opts}, nil
+}
+
+// Associate declares the role's inline policy (nil for none) and, after it, the association.
+// It may be called once.
+func (r *Role) Associate(ctx *pulumi.Context, policy pulumi.StringInput) error {
+	switch {
+	case r.Association != nil:
+		return fmt.Errorf("pod identity %q: already associated", r.name)
+	case len(r.args.PolicyArns) == 0 && policy == nil:
+		return fmt.Errorf("pod identity %q: a policy ARN or an inline policy is required", r.name)
+	}
 	deps := []pulumi.Resource{}
-	if args.Policy != nil {
-		p, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
-			Role:   role.Name,
-			Policy: args.Policy,
-		}, opts...)
+	if policy != nil {
+		p, err := iam.NewRolePolicy(ctx, r.name, &iam.RolePolicyArgs{
+			Role:   r.Role.Name,
+			Policy: policy,
+		}, r.opts...)
 		if err != nil {
-			return nil, fmt.Errorf("pod identity %q: creating inline policy: %w", name, err)
+			return fmt.Errorf("pod identity %q: creating inline policy: %w", r.name, err)
 		}
 		deps = append(deps, p)
 	}
-	association, err := awseks.NewPodIdentityAssociation(ctx, name, &awseks.PodIdentityAssociationArgs{
-		ClusterName:    args.ClusterName,
-		Namespace:      pulumi.String(args.Namespace),
-		ServiceAccount: pulumi.String(args.ServiceAccount),
-		RoleArn:        role.Arn,
-	}, append(opts, pulumi.DependsOn(deps))...)
+	association, err := awseks.NewPodIdentityAssociation(ctx, r.name, &awseks.PodIdentityAssociationArgs{
+		ClusterName:    r.args.ClusterName,
+		Namespace:      pulumi.String(r.args.Namespace),
+		ServiceAccount: pulumi.String(r.args.ServiceAccount),
+		RoleArn:        r.Role.Arn,
+	}, append(r.opts, pulumi.DependsOn(deps))...)
 	if err != nil {
-		return nil, fmt.Errorf("pod identity %q: creating association: %w", name, err)
+		return fmt.Errorf("pod identity %q: creating association: %w", r.name, err)
 	}
-	return &Role{Role: role, Association: association}, nil
+	r.Association = association
+	return nil
 }

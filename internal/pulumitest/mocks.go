@@ -280,6 +280,16 @@ func (m *Mocks) respond(args pulumi.MockResourceArgs) (string, map[string]any) {
 		name := str("name")
 		a := arn("secretsmanager", "secret:"+name+"-AbCdEf")
 		return a, map[string]any{"arn": a}
+	case "aws:secretsmanager/secretVersion:SecretVersion":
+		// PutSecretValue answers with a version ID (a UUID); the provider's ID is
+		// "<secret ARN>|<version ID>".
+		h := sha256.Sum256([]byte(args.Name))
+		sum := hex.EncodeToString(h[:])
+		version := sum[:8] + "-90ab-4cde-8f01-" + sum[8:20]
+		return str("secretId") + "|" + version, map[string]any{"versionId": version, "arn": str("secretId")}
+	case "aws:secretsmanager/secretPolicy:SecretPolicy":
+		// The provider's ID is the secret's ARN.
+		return str("secretArn"), nil
 	case "aws:acm/certificate:Certificate":
 		sum := sha256.Sum256([]byte(args.Name))
 		id := arn("acm", "certificate/"+hex.EncodeToString(sum[:])[:8]+"-6b1d-4c7e-9a52-3e8d7b41f6a0")
