@@ -25,9 +25,14 @@ type kubeTarget struct {
 	// Classes must exist before any workload and be deleted after them.
 	Classes []pulumi.Resource
 	// LoadBalancers are what the ALBs of the Ingresses need until Auto Mode has deleted them on
-	// destroy: the certificate, ExternalDNS (which deletes their records), the public subnets
-	// and the internet gateway. The namespaces holding Ingresses depend on them and on Classes.
+	// destroy: the certificate, the public subnets and the internet gateway. The namespaces
+	// holding Ingresses depend on them and on Classes.
 	LoadBalancers []pulumi.Resource
+	// PublicRecords is ExternalDNS's chart, which deletes an internet-facing ALB's records once
+	// its Ingress is gone: the namespaces whose Ingresses it publishes (the app's, a public
+	// Grafana's) depend on it too. An internal Grafana has no record, so monitoring's namespace
+	// does not wait for ExternalDNS (nor, on a cold `up`, does kube-prometheus-stack).
+	PublicRecords []pulumi.Resource
 	// ClusterName is the EKS cluster, for Pod Identity; nil elsewhere.
 	ClusterName pulumi.StringInput
 	// Image is what the app runs; AppVersion the version it reports ("" for the chart's).
@@ -81,7 +86,8 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 		// Workloads wait for the NodePools too, and go before them on destroy.
 		Classes:        append(cloud.Cluster.Classes.Resources(), cloud.Cluster.Nodes.Resources()...),
 		AppPlacement:   eks.AppPlacement(),
-		LoadBalancers:  loadBalancerNeeds(cloud, platform),
+		LoadBalancers:  loadBalancerNeeds(cloud),
+		PublicRecords:  publicRecordNeeds(platform),
 		ClusterName:    cloud.Cluster.ClusterName,
 		Image:          app.ImageRef{Repository: cloud.Image.RepositoryURL, Digest: cloud.Image.Digest},
 		AppVersion:     cloud.Image.Tag,
@@ -105,19 +111,24 @@ func eksTarget(cfg *Config, cloud *awsHalf, platform *platformAddons) kubeTarget
 	return t
 }
 
-// loadBalancerNeeds are what the stack's ALBs need until Auto Mode has deleted them.
-func loadBalancerNeeds(cloud *awsHalf, platform *platformAddons) []pulumi.Resource {
-	// Custom resources (and ExternalDNS's chart), never a component of ours: a dependency on a
-	// component stands for the children it has registered when the dependent registers, which
-	// varies from run to run.
+// loadBalancerNeeds are what the stack's ALBs need until Auto Mode has deleted them. Custom
+// resources, never a component of ours: a dependency on a component stands for the children it
+// has registered when the dependent registers, which varies from run to run.
+func loadBalancerNeeds(cloud *awsHalf) []pulumi.Resource {
 	needs := append([]pulumi.Resource{}, cloud.Network.PublicReady...)
 	if cloud.Certificate != nil {
 		needs = append(needs, cloud.Certificate.Validation)
 	}
-	if platform.ExternalDNS != nil {
-		needs = append(needs, platform.ExternalDNS.Chart)
-	}
 	return needs
+}
+
+// publicRecordNeeds is ExternalDNS's chart (a resource, not its component), when the stack has
+// a zone.
+func publicRecordNeeds(platform *platformAddons) []pulumi.Resource {
+	if platform.ExternalDNS == nil {
+		return nil
+	}
+	return []pulumi.Resource{platform.ExternalDNS.Chart}
 }
 
 // existingCluster is the Kubernetes half's target in the cluster of a kubeconfig context, with
@@ -171,7 +182,7 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		Image:              t.Image,
 		Secrets:            secrets,
 		ReleaseDependsOn:   t.Classes,
-		NamespaceDependsOn: append(append([]pulumi.Resource{}, t.Classes...), t.LoadBalancers...),
+		NamespaceDependsOn: concat(t.Classes, t.LoadBalancers, t.PublicRecords),
 		SkipAwait:          t.SkipAwait,
 		AppVersion:         t.AppVersion,
 	}
@@ -206,7 +217,7 @@ func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.Monitori
 		Namespace:          monitoring.Namespace,
 		StorageClassName:   t.StorageClassName,
 		ReleaseDependsOn:   t.Classes,
-		NamespaceDependsOn: append(append([]pulumi.Resource{}, t.Classes...), t.LoadBalancers...),
+		NamespaceDependsOn: concat(t.Classes, t.LoadBalancers, grafanaRecords(cfg, t)),
 		Prometheus:         monitoring.PrometheusSettings{Retention: cfg.Monitoring.PrometheusRetention, StorageSize: cfg.Monitoring.PrometheusStorageSize},
 		Grafana: monitoring.GrafanaSettings{
 			StorageSize:      cfg.Monitoring.GrafanaStorageSize,
@@ -339,6 +350,24 @@ func tolerationValues(tols []eks.Toleration) []map[string]string {
 			v["value"] = t.Value
 		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// grafanaRecords is what monitoring's namespace waits for besides the load balancers' needs:
+// ExternalDNS when it publishes Grafana's name (grafanaExposure public), nothing otherwise.
+func grafanaRecords(cfg *Config, t kubeTarget) []pulumi.Resource {
+	if cfg.Ingress.GrafanaExposure != grafanaPublic {
+		return nil
+	}
+	return t.PublicRecords
+}
+
+// concat is its arguments' elements in one new slice.
+func concat(lists ...[]pulumi.Resource) []pulumi.Resource {
+	var out []pulumi.Resource
+	for _, l := range lists {
+		out = append(out, l...)
 	}
 	return out
 }

@@ -292,6 +292,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	nodeIAM, err := newNodeAWS(ctx, name, c, nodeAWSArgs{
 		ClusterName:  c.ClusterName,
 		Cluster:      cluster,
+		Name:         args.Name,
 		ClusterReady: cluster.ClusterSecurityGroupId,
 		OwnNodeRole:  !args.BuiltInNodePools,
 		KeyAlias:     "alias/" + args.Name + "-node-volumes",

@@ -41,6 +41,9 @@ type nodeAWSArgs struct {
 	// pulumi-eks component, which the cluster role lookup waits for.
 	ClusterName pulumi.StringOutput
 	Cluster     pulumi.Resource
+	// Name is the cluster's name as plain text, for what needs no cluster to exist (the node
+	// role, which is then created beside the cluster instead of after it).
+	Name string
 	// ClusterReady is an output that is known only once EKS has created the cluster, so the
 	// lookup of its role is not attempted in the preview that creates it.
 	ClusterReady pulumi.StringOutput
@@ -126,7 +129,7 @@ func newNodeAWS(ctx *pulumi.Context, name string, parent pulumi.Resource, args n
 		return nil, err
 	}
 	nodeRole, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
-		Description:      pulumi.Sprintf("EKS Auto Mode nodes of %s (the NodeClass's role)", args.ClusterName),
+		Description:      pulumi.String("EKS Auto Mode nodes of " + args.Name + " (the NodeClass's role)"),
 		AssumeRolePolicy: pulumi.String(string(trust)),
 	}, opts...)
 	if err != nil {

@@ -323,6 +323,10 @@ func TestBuiltInPoolsOff(t *testing.T) {
 	if !slices.Contains(r.m.Only(t, nodeClassType).Dependencies, assoc.URN) {
 		t.Error("the NodeClass does not wait for the node role's access policy")
 	}
+	// The role needs no cluster: created beside it, it is off a cold `up`'s critical path.
+	if cl := r.m.Only(t, "eks:index:Cluster"); pulumitest.DependsOn(r.m.Graph(), role.URN, cl.URN) {
+		t.Error("the node role waits for the cluster")
+	}
 }
 
 // TestBuiltInPoolsOn: with the built-in pools, pulumi-eks creates their node role and EKS its
