@@ -30,7 +30,7 @@ var outputDocs = []outputDoc{
 	{"albHostname", "all", "The DNS name of the app's ALB, read back from its Ingress (empty until the load balancer exists)."},
 	{"mode", "all", "How the app is reached: HTTPS on its domain, plain HTTP on the ALB's name (trial), or an existing cluster."},
 	{"imageRef", "all", "The image the app runs: `<repository>@sha256:<digest>` in eks mode, the `image` key in existing mode."},
-	{"grafanaUrl", "monitoringEnabled", "Grafana's URL (on its own ALB, or empty with `grafanaExposure: none`)."},
+	{"grafanaUrl", "monitoringEnabled", "Grafana's URL (on its own ALB, or empty with `grafanaExposure: none`). An internal Grafana's host name gets no public record: it resolves through a private hosted zone of your network."},
 	{"grafanaAdminUser", "monitoringEnabled", "Grafana's admin user."},
 	{"grafanaAdminPassword", "monitoringEnabled", "Grafana's admin password (secret)."},
 	{"logsBucket", "logs", "The S3 bucket Loki stores the logs in."},
