@@ -9,7 +9,6 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/example/flask-eks/internal/netpol"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -71,22 +70,7 @@ func TestCertificateOutsideTheZone(t *testing.T) {
 }
 
 func TestExternalDNS(t *testing.T) {
-	m := pulumitest.New("flask-eks", "test")
-	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
-		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
-			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
-			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
-			IngressClasses: testClasses, Hosts: testHosts,
-		})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := externalDNSRun(t)
 	var policy struct {
 		Statement []struct {
 			Action   []string
@@ -118,22 +102,7 @@ func TestExternalDNS(t *testing.T) {
 // that it outlives them on destroy); an awaited chart would hold every release behind them back
 // by its whole install on a cold `up`.
 func TestExternalDNSNotAwaited(t *testing.T) {
-	m := pulumitest.New("flask-eks", "test")
-	err := pulumitest.Run(t, m, nil, nil, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
-		_, err = NewExternalDNS(ctx, "external-dns", &ExternalDNSArgs{
-			Provider: p, ClusterName: pulumi.String("flask-eks-test"), Region: "eu-west-1", Zone: zone,
-			OwnerID: "flask-eks-test", APIServer: netpol.APIServer{ServiceAddress: "172.20.0.1", CIDRs: []string{"10.20.0.0/16"}},
-			IngressClasses: testClasses, Hosts: testHosts,
-		})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := externalDNSRun(t)
 	if got := m.Only(t, "kubernetes:helm.sh/v4:Chart").Inputs["skipAwait"]; got != true {
 		t.Errorf("the chart's skipAwait is %v, want true", got)
 	}
