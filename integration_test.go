@@ -30,7 +30,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -191,14 +190,14 @@ func TestIntegrationAddonObjects(t *testing.T) {
 	defer stopGC()
 
 	workDir, chartPath := itWorkspace(t)
-	stack := itStack(ctx, t, workDir, "integration-addons", addonHalf(cp.Kubeconfig(), chartPath))
+	stack := kubetest.InlineStack(ctx, t, workDir, "integration-addons", addonHalf(cp.Kubeconfig(), chartPath))
 	config := itConfig("INFO")
 	delete(config, "flask-eks:secretKey")
 	delete(config, "flask-eks:dbPassword")
 	if err := stack.SetAllConfig(ctx, config); err != nil {
 		t.Fatal(err)
 	}
-	up, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up"}))
+	up, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up")))
 	if err != nil {
 		t.Fatalf("up: %v", err)
 	}
@@ -256,7 +255,7 @@ func TestIntegrationAddonObjects(t *testing.T) {
 		t.Errorf("preview after up plans %v; want no changes", describe(steps))
 	}
 	start := time.Now()
-	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "destroy"})); err != nil {
+	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(kubetest.Log(t, "destroy"))); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
 	assertDestroyedWithin(t, time.Since(start))
@@ -279,46 +278,6 @@ func itWorkspace(t *testing.T) (dir, chartPath string) {
 	return dir, chartPath
 }
 
-// itStack creates a stack of the inline program in workDir with the built Pulumi CLI and
-// kubernetes plugin, a file backend of its own and a passphrase: nothing of the caller's Pulumi
-// setup leaks in.
-func itStack(ctx context.Context, t *testing.T, workDir, name string, program pulumi.RunFunc) auto.Stack {
-	t.Helper()
-	tp := kubetest.ToolPaths(t)
-	pulumiCmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{
-		// Root is the directory above bin/pulumi.
-		Root: filepath.Dir(tp.PulumiCLIDir), SkipVersionCheck: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := "file://" + t.TempDir()
-	env := map[string]string{
-		"PULUMI_HOME":                                 tp.PulumiHome,
-		"PULUMI_CONFIG_PASSPHRASE":                    "integration-test-passphrase",
-		"PULUMI_BACKEND_URL":                          backend,
-		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
-		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-		"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
-		"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK":    "true",
-	}
-	stack, err := auto.UpsertStackInlineSource(ctx, name, "flask-eks", program,
-		auto.Pulumi(pulumiCmd),
-		auto.WorkDir(workDir),
-		auto.EnvVars(env),
-		auto.SecretsProvider("passphrase"),
-		auto.Project(workspace.Project{
-			Name:    "flask-eks",
-			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Backend: &workspace.ProjectBackend{URL: backend},
-		}),
-	)
-	if err != nil {
-		t.Fatalf("creating the stack: %v", err)
-	}
-	return stack
-}
-
 func TestIntegrationKubernetesHalf(t *testing.T) {
 	cp := kubetest.Start(t)
 	crds, _ := filepath.Glob(filepath.Join("testdata", "crds", "*.yaml"))
@@ -331,14 +290,14 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	workDir, chartPath := itWorkspace(t)
-	stack := itStack(ctx, t, workDir, "integration", kubernetesHalf(cp.Kubeconfig(), chartPath))
+	stack := kubetest.InlineStack(ctx, t, workDir, "integration", kubernetesHalf(cp.Kubeconfig(), chartPath))
 	if err := stack.SetAllConfig(ctx, itConfig("DEBUG")); err != nil {
 		t.Fatal(err)
 	}
 
 	// 1. up
 	start := time.Now()
-	up, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up"}))
+	up, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up")))
 	if err != nil {
 		t.Fatalf("up: %v", err)
 	}
@@ -374,7 +333,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 	}
 	t.Logf("the release's planned diff: %v, detailed %v", steps[0].Diffs, slices.Sorted(maps.Keys(steps[0].DetailedDiff)))
 	assertOnlyValueChanged(t, steps[0], "values.config.LOG_LEVEL")
-	if _, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up 2"})); err != nil {
+	if _, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up 2"))); err != nil {
 		t.Fatalf("up with the changed LOG_LEVEL: %v", err)
 	}
 	before := assertDeployed(ctx, t, cp, kube, "WARNING", itDBPass)
@@ -415,7 +374,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 		t.Fatalf("the rotation plans %v; want one update of the app release", describe(steps))
 	}
 	assertOnlyValueChanged(t, release[0], "values.secrets.existingSecret")
-	if _, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up 3"})); err != nil {
+	if _, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up 3"))); err != nil {
 		t.Fatalf("up with the rotated DB password: %v", err)
 	}
 	after := assertDeployed(ctx, t, cp, kube, "WARNING", rotated)
@@ -438,7 +397,7 @@ func TestIntegrationKubernetesHalf(t *testing.T) {
 
 	// 7. destroy: the objects are gone
 	start = time.Now()
-	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testWriter{t, "destroy"})); err != nil {
+	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(kubetest.Log(t, "destroy"))); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
 	destroyTook := time.Since(start)
@@ -513,7 +472,7 @@ func assertTemplateEditDeploys(ctx context.Context, t *testing.T, stack auto.Sta
 	if keys := slices.Sorted(maps.Keys(steps[0].DetailedDiff)); len(keys) != 1 || keys[0] != "values.chartDigest" {
 		t.Errorf("the release's detailed diff is %v; want exactly [values.chartDigest]", keys)
 	}
-	if _, err := stack.Up(ctx, optup.ProgressStreams(testWriter{t, "up 4"})); err != nil {
+	if _, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up 4"))); err != nil {
 		t.Fatalf("up with the edited template: %v", err)
 	}
 
@@ -899,21 +858,6 @@ func renderStack(t *testing.T, stackName, kubeVersion string) []chartrender.Mani
 		t.Fatalf("rendering the chart for %s: %v", stackName, err)
 	}
 	return manifests
-}
-
-// testWriter sends Pulumi's progress output to the test log, line by line.
-type testWriter struct {
-	t      *testing.T
-	prefix string
-}
-
-func (w testWriter) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if strings.TrimSpace(line) != "" {
-			w.t.Logf("%s | %s", w.prefix, line)
-		}
-	}
-	return len(p), nil
 }
 
 // TestIntegrationStackFilesPassCLIValidation runs the real Pulumi CLI on every committed stack

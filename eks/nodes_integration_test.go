@@ -22,7 +22,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -94,7 +93,7 @@ func TestIntegrationNodes(t *testing.T) {
 	stopGC := cp.EmulateGarbageCollector(ctx, t, nodeClassesGVR, nodePoolsGVR, paramsGVR, storageGVR, ingClassGVR)
 	defer stopGC()
 
-	stack := nodesStack(ctx, t, nodesProgram(cp.Kubeconfig()))
+	stack := kubetest.InlineStack(ctx, t, t.TempDir(), "integration-nodes", nodesProgram(cp.Kubeconfig()))
 	set := func(owner string) {
 		t.Helper()
 		if err := stack.SetConfig(ctx, "owner", auto.ConfigValue{Value: owner}); err != nil {
@@ -103,7 +102,7 @@ func TestIntegrationNodes(t *testing.T) {
 	}
 	up := func(what string) {
 		t.Helper()
-		res, err := stack.Up(ctx, optup.ProgressStreams(testLog{t, what}))
+		res, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, what)))
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -126,7 +125,7 @@ func TestIntegrationNodes(t *testing.T) {
 		t.Errorf("preview after the second up plans %v; want no changes", steps)
 	}
 
-	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testLog{t, "destroy"})); err != nil {
+	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(kubetest.Log(t, "destroy"))); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
 	for _, o := range []struct {
@@ -221,50 +220,4 @@ func changes(ctx context.Context, t *testing.T, stack auto.Stack) []string {
 		t.Fatalf("preview: %v", err)
 	}
 	return steps
-}
-
-// nodesStack creates a stack of the inline program with the built Pulumi CLI and kubernetes
-// plugin, a file backend of its own and a passphrase.
-func nodesStack(ctx context.Context, t *testing.T, program pulumi.RunFunc) auto.Stack {
-	t.Helper()
-	tp := kubetest.ToolPaths(t)
-	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(tp.PulumiCLIDir), SkipVersionCheck: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := "file://" + t.TempDir()
-	stack, err := auto.UpsertStackInlineSource(ctx, "integration-nodes", "flask-eks", program,
-		auto.Pulumi(cmd),
-		auto.WorkDir(t.TempDir()),
-		auto.EnvVars(map[string]string{
-			"PULUMI_HOME":                                 tp.PulumiHome,
-			"PULUMI_CONFIG_PASSPHRASE":                    "integration-test-passphrase",
-			"PULUMI_BACKEND_URL":                          backend,
-			"PULUMI_SKIP_UPDATE_CHECK":                    "true",
-			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-			"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
-			"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK":    "true",
-		}),
-		auto.SecretsProvider("passphrase"),
-		auto.Project(workspace.Project{
-			Name:    "flask-eks",
-			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Backend: &workspace.ProjectBackend{URL: backend},
-		}),
-	)
-	if err != nil {
-		t.Fatalf("creating the stack: %v", err)
-	}
-	return stack
-}
-
-// testLog writes the engine's progress to the test log.
-type testLog struct {
-	t    *testing.T
-	what string
-}
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Logf("%s: %s", w.what, strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +22,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -52,8 +50,8 @@ func TestIntegrationReleaseTakesOverSDKRelease(t *testing.T) {
 	}
 	chart := writeChart(t)
 
-	stack := releaseStack(ctx, t, releaseProgram(cp.Kubeconfig(), chart, "hello", false))
-	if _, err := stack.Up(ctx, optup.ProgressStreams(testLog{t, "up (SDK)"})); err != nil {
+	stack := kubetest.InlineStack(ctx, t, t.TempDir(), "integration-release", releaseProgram(cp.Kubeconfig(), chart, "hello", false))
+	if _, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up (SDK)"))); err != nil {
 		t.Fatalf("up with the SDK's Release: %v", err)
 	}
 	sdkOut := outputs(ctx, t, stack)
@@ -62,12 +60,12 @@ func TestIntegrationReleaseTakesOverSDKRelease(t *testing.T) {
 	}
 
 	stack.Workspace().SetProgram(releaseProgram(cp.Kubeconfig(), chart, "hello", true))
-	pre, err := stack.Preview(ctx, optpreview.ProgressStreams(testLog{t, "preview (charts.Release)"}))
+	pre, err := stack.Preview(ctx, optpreview.ProgressStreams(kubetest.Log(t, "preview (charts.Release)")))
 	if err != nil {
 		t.Fatalf("preview with charts.Release: %v", err)
 	}
 	assertNoChanges(t, "preview", pre.ChangeSummary)
-	up, err := stack.Up(ctx, optup.ProgressStreams(testLog{t, "up (charts.Release)"}))
+	up, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "up (charts.Release)")))
 	if err != nil {
 		t.Fatalf("up with charts.Release: %v", err)
 	}
@@ -91,7 +89,7 @@ func TestIntegrationReleaseTakesOverSDKRelease(t *testing.T) {
 
 	// A values change is a Helm upgrade: revision 2 in the cluster.
 	stack.Workspace().SetProgram(releaseProgram(cp.Kubeconfig(), chart, "hi", true))
-	if _, err := stack.Up(ctx, optup.ProgressStreams(testLog{t, "upgrade (charts.Release)"})); err != nil {
+	if _, err := stack.Up(ctx, optup.ProgressStreams(kubetest.Log(t, "upgrade (charts.Release)"))); err != nil {
 		t.Fatalf("upgrade with charts.Release: %v", err)
 	}
 	if got := greeting(ctx, t, kube); got != "hi" {
@@ -101,7 +99,7 @@ func TestIntegrationReleaseTakesOverSDKRelease(t *testing.T) {
 		t.Errorf("status after the upgrade = %v, want revision 2", st)
 	}
 
-	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(testLog{t, "destroy"})); err != nil {
+	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(kubetest.Log(t, "destroy"))); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
 	if cms, err := kube.CoreV1().ConfigMaps(itNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=web"}); err != nil || len(cms.Items) != 0 {
@@ -205,50 +203,4 @@ func assertNoChanges(t *testing.T, what string, changes map[apitype.OpType]int) 
 			t.Errorf("%s with charts.Release after the SDK's Release: %d %s, want only %q (%v)", what, n, op, apitype.OpSame, changes)
 		}
 	}
-}
-
-// releaseStack creates a stack of the inline program with the built Pulumi CLI and kubernetes
-// plugin, a file backend of its own and a passphrase.
-func releaseStack(ctx context.Context, t *testing.T, program pulumi.RunFunc) auto.Stack {
-	t.Helper()
-	tp := kubetest.ToolPaths(t)
-	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(tp.PulumiCLIDir), SkipVersionCheck: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := "file://" + t.TempDir()
-	stack, err := auto.UpsertStackInlineSource(ctx, "integration-release", "flask-eks", program,
-		auto.Pulumi(cmd),
-		auto.WorkDir(t.TempDir()),
-		auto.EnvVars(map[string]string{
-			"PULUMI_HOME":                                 tp.PulumiHome,
-			"PULUMI_CONFIG_PASSPHRASE":                    "integration-test-passphrase",
-			"PULUMI_BACKEND_URL":                          backend,
-			"PULUMI_SKIP_UPDATE_CHECK":                    "true",
-			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-			"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
-			"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK":    "true",
-		}),
-		auto.SecretsProvider("passphrase"),
-		auto.Project(workspace.Project{
-			Name:    "flask-eks",
-			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Backend: &workspace.ProjectBackend{URL: backend},
-		}),
-	)
-	if err != nil {
-		t.Fatalf("creating the stack: %v", err)
-	}
-	return stack
-}
-
-// testLog writes the engine's progress to the test log.
-type testLog struct {
-	t    *testing.T
-	what string
-}
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Logf("%s: %s", w.what, strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
