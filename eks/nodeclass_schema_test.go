@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	"github.com/example/flask-eks/internal/crdschema"
 )
 
 // documentedNodeClass is Auto Mode's NodeClass as AWS documents it: the "Node Class
@@ -87,7 +89,7 @@ type documentedCertificate struct {
 // documented type above name the same fields at every level, so that the strict decode of the
 // unit tests and the API server of the integration tier hold the program to one description.
 func TestNodeClassStandInModelsTheDocumentedFields(t *testing.T) {
-	crd := loadCRD(t, nodeClassCRD(t))
+	crd := crdschema.Load(t, nodeClassCRD(t))
 	if crd.Spec.Group+"/"+crd.Spec.Versions[0].Name != NodeClassAPIVersion || crd.Spec.Names.Kind != NodeClassKind {
 		t.Fatalf("stand-in serves %s/%s %s, want %s %s", crd.Spec.Group, crd.Spec.Versions[0].Name, crd.Spec.Names.Kind, NodeClassAPIVersion, NodeClassKind)
 	}

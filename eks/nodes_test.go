@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 	kjson "sigs.k8s.io/json"
 
+	"github.com/example/flask-eks/internal/crdschema"
 	"github.com/example/flask-eks/internal/pulumitest"
 )
 
@@ -153,16 +154,16 @@ func TestNodeClass(t *testing.T) {
 // TestNodeClassMatchesStandInCRD: the recorded NodeClass passes the stand-in's schema, and a
 // misspelt field or a value outside an enum does not.
 func TestNodeClassMatchesStandInCRD(t *testing.T) {
-	v := newCRDValidator(t, loadCRD(t, nodeClassCRD(t)), "v1")
+	v := crdschema.New(t, crdschema.Load(t, nodeClassCRD(t)), "v1")
 	obj := mustRunCluster(t, nil).m.Only(t, nodeClassType).Inputs
-	if errs := v.errors(obj); len(errs) > 0 {
+	if errs := v.Errors(obj); len(errs) > 0 {
 		t.Errorf("NodeClass rejected by the stand-in:\n%s", strings.Join(errs, "\n"))
 	}
-	bad := deepCopy(obj)
+	bad := crdschema.DeepCopy(obj)
 	spec := bad["spec"].(map[string]any)
 	spec["snatPolicy"] = "Enabled"
 	spec["ephemeralStorage"].(map[string]any)["kmsKeyId"] = "alias/typo"
-	errs := strings.Join(v.errors(bad), "\n")
+	errs := strings.Join(v.Errors(bad), "\n")
 	if !strings.Contains(errs, "kmsKeyId") || !strings.Contains(errs, "should be one of") {
 		t.Errorf("the broken NodeClass was not rejected for both faults:\n%s", errs)
 	}
@@ -171,21 +172,21 @@ func TestNodeClassMatchesStandInCRD(t *testing.T) {
 // TestNodePoolsMatchKarpenterCRD: both NodePools pass Karpenter v1.1.5's published schema,
 // and a misspelt field or an unknown consolidation policy does not.
 func TestNodePoolsMatchKarpenterCRD(t *testing.T) {
-	v := newCRDValidator(t, loadCRD(t, karpenterNodePoolCRD(t)), "v1")
+	v := crdschema.New(t, crdschema.Load(t, karpenterNodePoolCRD(t)), "v1")
 	r := mustRunCluster(t, nil)
 	nodes := r.m.ByType(nodePoolType)
 	if len(nodes) != 2 {
 		t.Fatalf("%d NodePools, want 2", len(nodes))
 	}
 	for _, n := range nodes {
-		if errs := v.errors(n.Inputs); len(errs) > 0 {
+		if errs := v.Errors(n.Inputs); len(errs) > 0 {
 			t.Errorf("%s rejected by the Karpenter CRD:\n%s", n.Name, strings.Join(errs, "\n"))
 		}
-		bad := deepCopy(n.Inputs)
+		bad := crdschema.DeepCopy(n.Inputs)
 		d := bad["spec"].(map[string]any)["disruption"].(map[string]any)
 		d["consolidationPolicy"] = "WhenUnderutilized"
 		d["consolidateAfterr"] = "1m"
-		errs := strings.Join(v.errors(bad), "\n")
+		errs := strings.Join(v.Errors(bad), "\n")
 		if !strings.Contains(errs, "consolidateAfterr") || !strings.Contains(errs, "should be one of") {
 			t.Errorf("%s: the broken NodePool was not rejected for both faults:\n%s", n.Name, errs)
 		}

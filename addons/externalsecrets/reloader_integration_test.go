@@ -29,6 +29,7 @@ import (
 
 	"github.com/example/flask-eks/app"
 	"github.com/example/flask-eks/internal/chartrender"
+	"github.com/example/flask-eks/internal/crdschema"
 	"github.com/example/flask-eks/internal/kubetest"
 )
 
@@ -87,7 +88,7 @@ func TestIntegrationRotationRollsThePods(t *testing.T) {
 	cp.ApplyFiles(t, filepath.Join(crdDir(t), "external-secrets.io_secretstores.yaml"), filepath.Join(crdDir(t), "external-secrets.io_externalsecrets.yaml"))
 	d := deploy(t, false)
 	for _, typ := range []string{storeType, esType} {
-		obj := &unstructured.Unstructured{Object: deepCopy(d.m.Only(t, typ).Inputs)}
+		obj := &unstructured.Unstructured{Object: crdschema.DeepCopy(d.m.Only(t, typ).Inputs)}
 		if err := cp.DryRunApply(ctx, obj); err != nil {
 			t.Errorf("%s rejected by the API server: %v", obj.GetKind(), err)
 		}
