@@ -271,8 +271,7 @@ func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.Monitori
 // chartSettings maps the stack config onto the app chart's settings.
 func chartSettings(cfg *Config, t kubeTarget) app.ChartSettings {
 	s := app.ChartSettings{
-		NodeSelector:    t.AppPlacement.NodeSelector,
-		Tolerations:     tolerationValues(t.AppPlacement.Tolerations),
+		Placement:       t.AppPlacement,
 		Environment:     cfg.Environment,
 		ReleaseName:     releaseName,
 		Replicas:        cfg.App.Replicas,
@@ -339,19 +338,6 @@ func appSecrets(ctx *pulumi.Context, cfg *Config) (secretKey, dbPassword pulumi.
 	}
 	dbPassword, err = get("app-db-password", cfg.App.DBPassword)
 	return
-}
-
-// tolerationValues are tolerations as chart values.
-func tolerationValues(tols []eks.Toleration) []map[string]string {
-	var out []map[string]string
-	for _, t := range tols {
-		v := map[string]string{"key": t.Key, "operator": t.Operator, "effect": t.Effect}
-		if t.Value != "" {
-			v["value"] = t.Value
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // grafanaRecords is what monitoring's namespace waits for besides the load balancers' needs:

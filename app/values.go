@@ -1,6 +1,10 @@
 package app
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/example/flask-eks/internal/kube"
+)
 
 // ChartSettings are the plain, preview-known settings the app component turns into values of the
 // flask-app chart (app/chart). A zero value leaves the chart's default (values.yaml) in place.
@@ -43,10 +47,9 @@ type ChartSettings struct {
 	// ReloadOnChange asks Stakater Reloader to roll the pods when the Secret changes in place
 	// (External Secrets keeps it in sync with AWS Secrets Manager).
 	ReloadOnChange bool
-	// NodeSelector and Tolerations put the pods on the cluster's app NodePool (values
-	// nodeSelector and tolerations); empty leaves them to the scheduler.
-	NodeSelector map[string]string
-	Tolerations  []map[string]string
+	// Placement puts the pods on the cluster's app NodePool (values nodeSelector and
+	// tolerations); the zero Placement leaves them to the scheduler.
+	Placement kube.Placement
 }
 
 // ChartIngress is the app's Ingress.
@@ -157,23 +160,8 @@ func ChartValues(s ChartSettings) map[string]any {
 		"podMonitor":  map[string]any{"enabled": false},
 		"chartDigest": "",
 	}
-	if len(s.NodeSelector) > 0 {
-		sel := map[string]any{}
-		for k, v := range s.NodeSelector {
-			sel[k] = v
-		}
-		values["nodeSelector"] = sel
-	}
-	if len(s.Tolerations) > 0 {
-		tols := []any{}
-		for _, t := range s.Tolerations {
-			tol := map[string]any{}
-			for k, v := range t {
-				tol[k] = v
-			}
-			tols = append(tols, tol)
-		}
-		values["tolerations"] = tols
+	for k, v := range s.Placement.Values() {
+		values[k] = v
 	}
 	putString(values, "fullnameOverride", s.ReleaseName)
 	putString(values, "environment", s.Environment)
