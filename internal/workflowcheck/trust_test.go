@@ -179,7 +179,7 @@ jobs:
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tc.rule(check2(t, tc.files))
+			got := tc.rule(parseSet(t, tc.files))
 			if len(got) != len(tc.want) {
 				t.Fatalf("problems:\n%s\nwant %d matching %q", strings.Join(got, "\n"), len(tc.want), tc.want)
 			}
@@ -192,8 +192,8 @@ jobs:
 	}
 }
 
-// check2 parses files (name -> YAML) into a Set.
-func check2(t *testing.T, files map[string]string) Set {
+// parseSet parses files (name -> YAML) into a Set.
+func parseSet(t *testing.T, files map[string]string) Set {
 	t.Helper()
 	s := Set{}
 	for name, text := range files {

@@ -70,15 +70,7 @@ func TestRepositoryWorkflows(t *testing.T) {
 // check parses files (name -> YAML) and checks them.
 func check(t *testing.T, files map[string]string) Report {
 	t.Helper()
-	s := Set{}
-	for name, text := range files {
-		w, err := Parse(name, []byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s[name] = w
-	}
-	return s.Check()
+	return parseSet(t, files).Check()
 }
 
 func messages(r Report) []string {
