@@ -94,22 +94,8 @@ func (p *Principal) UnmarshalJSON(b []byte) error {
 // Parse reads a policy document and rejects fields, effects and operators this package does
 // not evaluate.
 func Parse(doc []byte) (*Policy, error) {
-	type stmt struct {
-		Sid          string                     `json:"Sid"`
-		Effect       string                     `json:"Effect"`
-		Principal    *Principal                 `json:"Principal"`
-		NotPrincipal *Principal                 `json:"NotPrincipal"`
-		Action       List                       `json:"Action"`
-		NotAction    List                       `json:"NotAction"`
-		Resource     List                       `json:"Resource"`
-		NotResource  List                       `json:"NotResource"`
-		Condition    map[string]map[string]List `json:"Condition"`
-	}
-	var raw struct {
-		Version   string `json:"Version"`
-		ID        string `json:"Id"`
-		Statement []stmt `json:"Statement"`
-	}
+	// Policy's own fields decode the document (omitempty only shapes encoding).
+	var raw Policy
 	dec := json.NewDecoder(strings.NewReader(string(doc)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
@@ -138,11 +124,7 @@ func Parse(doc []byte) (*Policy, error) {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 		}
-		p.Statement = append(p.Statement, Statement{
-			Sid: s.Sid, Effect: s.Effect, Principal: s.Principal,
-			Action: s.Action, NotAction: s.NotAction, Resource: s.Resource, NotResource: s.NotResource,
-			Condition: s.Condition,
-		})
+		p.Statement = append(p.Statement, s)
 	}
 	if len(p.Statement) == 0 {
 		return nil, fmt.Errorf("policy has no statements")
