@@ -132,7 +132,7 @@ func Durations(n *Node) (Duration, bool) {
 }
 
 // awaitedDuration is how long a chart or release takes until its pods are ready: its whole
-// install when Pulumi awaits it, and when its pods are ready when it does not (see Readiness).
+// install when Pulumi awaits it, and when its pods are ready when it does not (schedule.ready).
 func awaitedDuration(n *Node) Duration {
 	if d, ok := chartDurations[chartName(n)]; ok {
 		return d
@@ -145,16 +145,6 @@ func awaitedDuration(n *Node) Duration {
 func notAwaited(n *Node) bool {
 	b, _ := lookupAs[bool](n.Inputs, "skipAwait")
 	return b && (n.Type == typeRelease || n.Type == typeChart)
-}
-
-// Readiness is how long after its start a node's pods are ready: its duration, except for a
-// chart Pulumi does not await, whose pods take the awaited install's time all the same.
-func Readiness(n *Node) float64 {
-	if notAwaited(n) {
-		return awaitedDuration(n).Minutes
-	}
-	d, _ := Durations(n)
-	return d.Minutes
 }
 
 // chartName is the chart a Helm release or chart installs: the repository chart's name, or the

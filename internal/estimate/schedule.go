@@ -242,7 +242,7 @@ func (s *schedule) ready(urn string) float64 {
 	if !notAwaited(n) {
 		return s.finish[urn]
 	}
-	return max(s.finish[urn], s.start[urn]+Readiness(n))
+	return max(s.finish[urn], s.start[urn]+awaitedDuration(n).Minutes)
 }
 
 // latestReady returns the URN among urns that is ready last (the first in order on a tie).
