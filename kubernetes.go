@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -182,7 +183,7 @@ func deployKubernetes(ctx *pulumi.Context, cfg *Config, t kubeTarget, opts ...pu
 		Image:              t.Image,
 		Secrets:            secrets,
 		ReleaseDependsOn:   t.Classes,
-		NamespaceDependsOn: concat(t.Classes, t.LoadBalancers, t.PublicRecords),
+		NamespaceDependsOn: slices.Concat(t.Classes, t.LoadBalancers, t.PublicRecords),
 		SkipAwait:          t.SkipAwait,
 		AppVersion:         t.AppVersion,
 	}
@@ -217,7 +218,7 @@ func monitoringArgs(cfg *Config, t kubeTarget, a *app.App) (*monitoring.Monitori
 		Namespace:          monitoring.Namespace,
 		StorageClassName:   t.StorageClassName,
 		ReleaseDependsOn:   t.Classes,
-		NamespaceDependsOn: concat(t.Classes, t.LoadBalancers, grafanaRecords(cfg, t)),
+		NamespaceDependsOn: slices.Concat(t.Classes, t.LoadBalancers, grafanaRecords(cfg, t)),
 		Prometheus:         monitoring.PrometheusSettings{Retention: cfg.Monitoring.PrometheusRetention, StorageSize: cfg.Monitoring.PrometheusStorageSize},
 		Grafana: monitoring.GrafanaSettings{
 			StorageSize:      cfg.Monitoring.GrafanaStorageSize,
@@ -347,13 +348,4 @@ func grafanaRecords(cfg *Config, t kubeTarget) []pulumi.Resource {
 		return nil
 	}
 	return t.PublicRecords
-}
-
-// concat is its arguments' elements in one new slice.
-func concat(lists ...[]pulumi.Resource) []pulumi.Resource {
-	var out []pulumi.Resource
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	return out
 }
